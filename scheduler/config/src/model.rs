@@ -1,0 +1,181 @@
+//! The typed configuration and its defaults.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::secret::Secret;
+
+/// The name of the store that holds task outputs and models; always present.
+pub const ARTIFACTS_STORE: &str = "artifacts";
+
+/// Everything in `cambium.toml`, after the environment has been overlaid.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Database URL (secret). Default: none, meaning the caller's default
+    /// (`sqlite://<home>/cambium.db`). `--database-url`/`CAMBIUM_DATABASE_URL` win over it.
+    pub database_url: Option<Secret>,
+    /// `[scheduler]`: the scheduler's knobs.
+    pub scheduler: SchedulerConfig,
+    /// `[pools]`: pool name -> slots. The `default` pool has `scheduler.default_pool_slots`
+    /// unless listed here. Env: `CAMBIUM_POOLS__<NAME>=<slots>`.
+    pub pools: HashMap<String, u32>,
+    /// `[connections]`: connection name -> URL (secret), e.g. `postgres://user:pw@host/db`.
+    /// Env: `CAMBIUM_CONN_<NAME>=<url>` (name lower-cased) adds or replaces one.
+    pub connections: BTreeMap<String, Secret>,
+    /// `[stores]`: object store name -> URL (`file:///…`, `s3://bucket/prefix`, `gs://…`,
+    /// `az://…`, `memory://`). `artifacts` defaults to `file://<home>/artifacts`.
+    /// Env: `CAMBIUM_STORE_<NAME>=<url>` (name lower-cased) adds or replaces one.
+    pub stores: BTreeMap<String, String>,
+}
+
+impl Default for Config {
+    /// Built-in defaults, without the `artifacts` store (which depends on the home; see
+    /// [`Config::defaults_for_home`]).
+    fn default() -> Config {
+        Config {
+            database_url: None,
+            scheduler: SchedulerConfig::default(),
+            pools: HashMap::new(),
+            connections: BTreeMap::new(),
+            stores: BTreeMap::new(),
+        }
+    }
+}
+
+impl Config {
+    /// The defaults for a home folder: built-in defaults plus the `artifacts` store.
+    pub fn defaults_for_home(home: &Path) -> Config {
+        let mut config = Config::default();
+        config.add_default_stores(home);
+        config
+    }
+
+    /// Adds `artifacts = file://<home>/artifacts` unless an `artifacts` store is configured.
+    pub(crate) fn add_default_stores(&mut self, home: &Path) {
+        self.stores
+            .entry(ARTIFACTS_STORE.to_string())
+            .or_insert_with(|| artifacts_url(home));
+    }
+
+    /// The slots of a pool: its `[pools]` entry, or `scheduler.default_pool_slots` for the
+    /// `default` pool; `None` for an unknown pool.
+    pub fn pool_slots(&self, pool: &str) -> Option<u32> {
+        match self.pools.get(pool) {
+            Some(slots) => Some(*slots),
+            None if pool == "default" => Some(self.scheduler.default_pool_slots),
+            None => None,
+        }
+    }
+}
+
+/// `file://<absolute home>/artifacts`.
+fn artifacts_url(home: &Path) -> String {
+    let absolute = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
+    let dir = absolute.join("artifacts");
+    let text = dir.to_string_lossy();
+    if text.starts_with('/') {
+        format!("file://{text}")
+    } else {
+        format!("file:///{text}")
+    }
+}
+
+/// `[scheduler]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// Task processes the local executor runs at once. Default 32.
+    /// Env: `CAMBIUM_SCHEDULER__PARALLELISM`.
+    pub parallelism: u32,
+    /// Slots of the `default` pool unless `[pools]` sets it. Default 128.
+    /// Env: `CAMBIUM_SCHEDULER__DEFAULT_POOL_SLOTS`.
+    pub default_pool_slots: u32,
+    /// Watch the DAGs folder for changes (otherwise rescan it every heartbeat). Default true.
+    /// Env: `CAMBIUM_SCHEDULER__DAG_DIR_WATCH`.
+    pub dag_dir_watch: bool,
+    /// How often a scheduler records that it is alive and runs its loop. Default `"5s"`.
+    /// Env: `CAMBIUM_SCHEDULER__HEARTBEAT`.
+    #[serde(deserialize_with = "duration")]
+    pub heartbeat: Duration,
+    /// A scheduler silent for this long is considered dead and its work is taken over.
+    /// Must be longer than `heartbeat`. Default `"30s"`.
+    /// Env: `CAMBIUM_SCHEDULER__SCHEDULER_DEAD_AFTER`.
+    #[serde(deserialize_with = "duration")]
+    pub scheduler_dead_after: Duration,
+    /// New DAGs start paused. Default false. Env: `CAMBIUM_SCHEDULER__PAUSED_ON_CREATE`.
+    pub paused_on_create: bool,
+    /// Wall-time limit for evaluating one DAG file. Default `"2s"`.
+    /// Env: `CAMBIUM_SCHEDULER__PARSE_TIMEOUT`.
+    #[serde(deserialize_with = "duration")]
+    pub parse_timeout: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> SchedulerConfig {
+        SchedulerConfig {
+            parallelism: 32,
+            default_pool_slots: 128,
+            dag_dir_watch: true,
+            heartbeat: Duration::from_secs(5),
+            scheduler_dead_after: Duration::from_secs(30),
+            paused_on_create: false,
+            parse_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+impl SchedulerConfig {
+    /// [`SchedulerConfig::heartbeat`] (accessor for callers that prefer methods).
+    pub fn heartbeat(&self) -> Duration {
+        self.heartbeat
+    }
+
+    /// [`SchedulerConfig::scheduler_dead_after`].
+    pub fn scheduler_dead_after(&self) -> Duration {
+        self.scheduler_dead_after
+    }
+
+    /// [`SchedulerConfig::parse_timeout`].
+    pub fn parse_timeout(&self) -> Duration {
+        self.parse_timeout
+    }
+}
+
+/// The keys of `[scheduler]`, for env overlays and suggestions.
+pub(crate) const SCHEDULER_KEYS: [&str; 7] = [
+    "parallelism",
+    "default_pool_slots",
+    "dag_dir_watch",
+    "heartbeat",
+    "scheduler_dead_after",
+    "paused_on_create",
+    "parse_timeout",
+];
+
+fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {
+    struct DurationVisitor;
+    impl serde::de::Visitor<'_> for DurationVisitor {
+        type Value = Duration;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a duration string like \"5s\", \"500ms\" or \"2m\"")
+        }
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Duration, E> {
+            cambium_dag::parse_duration(text).map_err(E::custom)
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<Duration, E> {
+            Err(E::custom(format!(
+                "durations are strings with a unit: write \"{n}s\", not {n}"
+            )))
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<Duration, E> {
+            Err(E::custom(format!(
+                "durations are strings with a unit: write \"{n}s\", not {n}"
+            )))
+        }
+    }
+    deserializer.deserialize_any(DurationVisitor)
+}
