@@ -1,0 +1,460 @@
+//! Templates in task options: minijinja with Airflow's variables (`ds`, `ts`, `params`,
+//! `outputs`, …) and macros (`macros.ds_add`, `macros.ds_format`). An undefined variable is
+//! an error, never an empty string; nothing is HTML-escaped (options are shell commands).
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use minijinja::value::Value;
+use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior};
+use serde_json::Map;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+/// What a template can see when a task's options are rendered for one try.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateContext {
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    pub try_number: u32,
+    pub logical_date: DateTime<Utc>,
+    pub data_interval_start: DateTime<Utc>,
+    pub data_interval_end: DateTime<Utc>,
+    /// The DAG's IANA time zone name (e.g. `Europe/Berlin`).
+    pub timezone: String,
+    /// The DAG's params overridden by the run's conf (the caller merges them).
+    pub params: Map<String, serde_json::Value>,
+    /// The run's conf as given when it was triggered.
+    pub conf: Map<String, serde_json::Value>,
+    /// Upstream task id -> that task's JSON output.
+    pub outputs: Map<String, serde_json::Value>,
+}
+
+/// A template that could not be rendered, naming the option it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateError {
+    /// The option's path, e.g. `cmd`, `env.FOO` or `cmd[2]`.
+    pub option: String,
+    /// What went wrong, with the template line (e.g. `undefined value 'foo' (line 1)`).
+    pub message: String,
+}
+
+impl std::fmt::Display for TemplateError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.option.is_empty() {
+            write!(f, "template error: {}", self.message)
+        } else {
+            write!(
+                f,
+                "template error in option '{}': {}",
+                self.option, self.message
+            )
+        }
+    }
+}
+
+impl std::error::Error for TemplateError {}
+
+/// Renders one template string. Its errors name no option (`option` is empty); use
+/// [`render_value`] to have them name the option path.
+pub fn render_str(text: &str, ctx: &TemplateContext) -> Result<String, TemplateError> {
+    if !is_template(text) {
+        return Ok(text.to_string());
+    }
+    let values = context_value(ctx);
+    render_with(text, &values).map_err(|message| TemplateError {
+        option: String::new(),
+        message,
+    })
+}
+
+/// Renders every string inside `value` (through maps and arrays), leaving other values as
+/// they are. `path` is the option's name; errors name the nested path (`env.FOO`, `cmd[2]`).
+pub fn render_value(
+    value: &serde_json::Value,
+    ctx: &TemplateContext,
+    path: &str,
+) -> Result<serde_json::Value, TemplateError> {
+    if !contains_template(value) {
+        return Ok(value.clone());
+    }
+    let values = context_value(ctx);
+    render_value_with(value, &values, path)
+}
+
+fn render_value_with(
+    value: &serde_json::Value,
+    values: &Value,
+    path: &str,
+) -> Result<serde_json::Value, TemplateError> {
+    use serde_json::Value as J;
+    Ok(match value {
+        J::String(text) => {
+            J::String(render_with(text, values).map_err(|message| TemplateError {
+                option: path.to_string(),
+                message,
+            })?)
+        }
+        J::Array(items) => J::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, item)| render_value_with(item, values, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        J::Object(map) => {
+            let mut out = Map::with_capacity(map.len());
+            for (key, item) in map {
+                let item_path = if path.is_empty() {
+                    key.clone()
+                } else {
+                    format!("{path}.{key}")
+                };
+                out.insert(key.clone(), render_value_with(item, values, &item_path)?);
+            }
+            J::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+/// True when `text` contains template syntax; plain strings are returned untouched.
+fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+fn contains_template(value: &serde_json::Value) -> bool {
+    use serde_json::Value as J;
+    match value {
+        J::String(text) => is_template(text),
+        J::Array(items) => items.iter().any(contains_template),
+        J::Object(map) => map.values().any(contains_template),
+        _ => false,
+    }
+}
+
+/// The shared environment: strict undefined, no auto-escaping, `macros` as a global.
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_auto_escape_callback(|_| AutoEscape::None);
+        env.set_keep_trailing_newline(true);
+        let mut macros = BTreeMap::new();
+        macros.insert("ds_add", Value::from_function(ds_add));
+        macros.insert("ds_format", Value::from_function(ds_format));
+        env.add_global("macros", Value::from(macros));
+        env
+    })
+}
+
+fn rfc3339(date: &DateTime<Utc>) -> String {
+    date.to_rfc3339_opts(SecondsFormat::AutoSi, false)
+}
+
+/// The template variables for one try.
+fn context_value(ctx: &TemplateContext) -> Value {
+    let mut vars: BTreeMap<&str, Value> = BTreeMap::new();
+    vars.insert(
+        "ds",
+        Value::from(ctx.logical_date.format("%Y-%m-%d").to_string()),
+    );
+    vars.insert(
+        "ds_nodash",
+        Value::from(ctx.logical_date.format("%Y%m%d").to_string()),
+    );
+    vars.insert("ts", Value::from(rfc3339(&ctx.logical_date)));
+    vars.insert("logical_date", Value::from(rfc3339(&ctx.logical_date)));
+    vars.insert(
+        "data_interval_start",
+        Value::from(rfc3339(&ctx.data_interval_start)),
+    );
+    vars.insert(
+        "data_interval_end",
+        Value::from(rfc3339(&ctx.data_interval_end)),
+    );
+    vars.insert("run_id", Value::from(ctx.run_id.as_str()));
+    vars.insert("dag_id", Value::from(ctx.dag_id.as_str()));
+    vars.insert("task_id", Value::from(ctx.task_id.as_str()));
+    vars.insert("try_number", Value::from(ctx.try_number));
+    vars.insert("params", Value::from_serialize(&ctx.params));
+    vars.insert("conf", Value::from_serialize(&ctx.conf));
+    vars.insert("outputs", Value::from_serialize(&ctx.outputs));
+    Value::from(vars)
+}
+
+/// Renders `text`; on failure returns the message part of a [`TemplateError`].
+fn render_with(text: &str, values: &Value) -> Result<String, String> {
+    if !is_template(text) {
+        return Ok(text.to_string());
+    }
+    let env = environment();
+    env.render_str(text, values).map_err(|err| {
+        let line = err
+            .line()
+            .map(|l| format!(" (line {l})"))
+            .unwrap_or_default();
+        if err.kind() == ErrorKind::UndefinedError {
+            if let Some(name) = first_undefined(env, text, values) {
+                return format!("undefined value '{name}'{line}");
+            }
+        }
+        match err.detail() {
+            Some(detail) => format!("{}: {detail}{line}", err.kind()),
+            None => format!("{}{line}", err.kind()),
+        }
+    })
+}
+
+/// Finds the first variable path in `text` (e.g. `foo` or `params.missing`) that the
+/// context does not define, to name it in the error.
+fn first_undefined(env: &Environment<'static>, text: &str, values: &Value) -> Option<String> {
+    let template = env.template_from_str(text).ok()?;
+    let mut names: Vec<String> = template.undeclared_variables(true).into_iter().collect();
+    names.sort();
+    for name in names {
+        let mut parts = name.split('.');
+        let first = parts.next()?;
+        let mut current = match values.get_attr(first) {
+            Ok(v) if !v.is_undefined() => v,
+            _ => match env.globals().find(|(k, _)| *k == first) {
+                Some((_, v)) => v.clone(),
+                None => return Some(first.to_string()),
+            },
+        };
+        let mut walked = first.to_string();
+        for part in parts {
+            walked.push('.');
+            walked.push_str(part);
+            match current.get_attr(part) {
+                Ok(v) if !v.is_undefined() => current = v,
+                _ => return Some(walked),
+            }
+        }
+    }
+    None
+}
+
+fn invalid(message: String) -> minijinja::Error {
+    minijinja::Error::new(ErrorKind::InvalidOperation, message)
+}
+
+fn parse_ds(ds: &str, function: &str) -> Result<NaiveDate, minijinja::Error> {
+    NaiveDate::parse_from_str(ds, "%Y-%m-%d").map_err(|_| {
+        invalid(format!(
+            "{function}: '{ds}' is not a date in the form YYYY-MM-DD"
+        ))
+    })
+}
+
+/// `macros.ds_add(ds, days)`: the `YYYY-MM-DD` date `days` days after (or before) `ds`.
+fn ds_add(ds: String, days: i64) -> Result<String, minijinja::Error> {
+    let date = parse_ds(&ds, "macros.ds_add")?;
+    let shifted = chrono::Duration::try_days(days)
+        .and_then(|d| date.checked_add_signed(d))
+        .ok_or_else(|| {
+            invalid(format!(
+                "macros.ds_add: {ds} plus {days} days is out of range"
+            ))
+        })?;
+    Ok(shifted.format("%Y-%m-%d").to_string())
+}
+
+/// `macros.ds_format(ds, input_format, output_format)`: reformats a date string using
+/// strftime formats, as Airflow's macro of the same name.
+fn ds_format(
+    ds: String,
+    input_format: String,
+    output_format: String,
+) -> Result<String, minijinja::Error> {
+    let parsed = NaiveDateTime::parse_from_str(&ds, &input_format)
+        .or_else(|_| {
+            NaiveDate::parse_from_str(&ds, &input_format).map(|d| d.and_time(Default::default()))
+        })
+        .map_err(|e| {
+            invalid(format!(
+                "macros.ds_format: '{ds}' does not match the format '{input_format}' ({e})"
+            ))
+        })?;
+    let mut out = String::new();
+    write!(out, "{}", parsed.format(&output_format)).map_err(|_| {
+        invalid(format!(
+            "macros.ds_format: '{output_format}' is not a valid strftime format"
+        ))
+    })?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+    use serde_json::json;
+
+    fn ctx() -> TemplateContext {
+        let obj = |v: serde_json::Value| v.as_object().cloned().expect("object");
+        TemplateContext {
+            dag_id: "wine".into(),
+            run_id: "scheduled__2026-11-21T00:00:00+00:00".into(),
+            task_id: "train".into(),
+            try_number: 2,
+            logical_date: Utc
+                .with_ymd_and_hms(2026, 11, 21, 0, 0, 0)
+                .single()
+                .expect("date"),
+            data_interval_start: Utc
+                .with_ymd_and_hms(2026, 11, 21, 0, 0, 0)
+                .single()
+                .expect("date"),
+            data_interval_end: Utc
+                .with_ymd_and_hms(2026, 11, 22, 0, 0, 0)
+                .single()
+                .expect("date"),
+            timezone: "UTC".into(),
+            params: obj(json!({"alpha": 0.5, "name": "x"})),
+            conf: obj(json!({"full": true})),
+            outputs: obj(json!({"tune": {"best": {"alpha": 0.1}}, "list": [1, 2]})),
+        }
+    }
+
+    #[test]
+    fn renders_dates_and_ids() {
+        let c = ctx();
+        assert_eq!(render_str("{{ ds }}", &c).expect("ok"), "2026-11-21");
+        assert_eq!(render_str("{{ ds_nodash }}", &c).expect("ok"), "20261121");
+        assert_eq!(
+            render_str("{{ ts }}", &c).expect("ok"),
+            "2026-11-21T00:00:00+00:00"
+        );
+        assert_eq!(
+            render_str(
+                "{{ logical_date }} {{ data_interval_start }} {{ data_interval_end }}",
+                &c
+            )
+            .expect("ok"),
+            "2026-11-21T00:00:00+00:00 2026-11-21T00:00:00+00:00 2026-11-22T00:00:00+00:00"
+        );
+        assert_eq!(
+            render_str(
+                "{{ dag_id }}/{{ task_id }}/{{ try_number }}/{{ run_id }}",
+                &c
+            )
+            .expect("ok"),
+            "wine/train/2/scheduled__2026-11-21T00:00:00+00:00"
+        );
+    }
+
+    #[test]
+    fn renders_params_conf_outputs() {
+        let c = ctx();
+        // Booleans render as in Jinja (and Airflow): `True`.
+        assert_eq!(
+            render_str("--alpha {{ params.alpha }} {{ conf.full }}", &c).expect("ok"),
+            "--alpha 0.5 True"
+        );
+        assert_eq!(
+            render_str("{{ outputs.tune.best.alpha }}", &c).expect("ok"),
+            "0.1"
+        );
+        assert_eq!(render_str("{{ outputs.list[1] }}", &c).expect("ok"), "2");
+    }
+
+    #[test]
+    fn macros_work() {
+        let c = ctx();
+        assert_eq!(
+            render_str("{{ macros.ds_add(ds, -7) }}", &c).expect("ok"),
+            "2026-11-14"
+        );
+        assert_eq!(
+            render_str("{{ macros.ds_add(ds, 10) }}", &c).expect("ok"),
+            "2026-12-01"
+        );
+        assert_eq!(
+            render_str("{{ macros.ds_format(ds, '%Y-%m-%d', '%d/%m/%Y') }}", &c).expect("ok"),
+            "21/11/2026"
+        );
+        assert_eq!(
+            render_str(
+                "{{ macros.ds_format('2026-11-21 13:05', '%Y-%m-%d %H:%M', '%H%M') }}",
+                &c
+            )
+            .expect("ok"),
+            "1305"
+        );
+        let err = render_str("{{ macros.ds_add('nope', 1) }}", &c).expect_err("bad date");
+        assert!(err.message.contains("not a date"), "{err}");
+        let err = render_str("{{ macros.ds_format(ds, '%Y', '%Y') }}", &c).expect_err("bad fmt");
+        assert!(err.message.contains("does not match"), "{err}");
+        let err =
+            render_str("{{ macros.ds_format(ds, '%Y-%m-%d', '%Q') }}", &c).expect_err("bad out");
+        assert!(err.message.contains("not a valid strftime"), "{err}");
+    }
+
+    #[test]
+    fn undefined_is_an_error_naming_the_variable() {
+        let c = ctx();
+        let err = render_value(&json!("echo {{ foo }}"), &c, "cmd").expect_err("undefined");
+        assert_eq!(
+            err.to_string(),
+            "template error in option 'cmd': undefined value 'foo' (line 1)"
+        );
+        let err = render_value(&json!("a\n{{ params.missing }}"), &c, "cmd").expect_err("undef");
+        assert_eq!(
+            err.to_string(),
+            "template error in option 'cmd': undefined value 'params.missing' (line 2)"
+        );
+        let err = render_str("{{ outputs.nope.x }}", &c).expect_err("undefined");
+        assert_eq!(err.message, "undefined value 'outputs.nope' (line 1)");
+    }
+
+    #[test]
+    fn syntax_errors_are_reported() {
+        let err = render_str("{{ ds ", &ctx()).expect_err("syntax");
+        assert!(err.message.starts_with("syntax error"), "{err}");
+        assert!(err.message.ends_with("(line 1)"), "{err}");
+    }
+
+    #[test]
+    fn render_value_walks_maps_and_arrays_and_names_paths() {
+        let c = ctx();
+        let value =
+            json!({"cmd": ["echo", "{{ ds }}", 3], "env": {"FOO": "{{ task_id }}"}, "n": 1});
+        let out = render_value(&value, &c, "").expect("ok");
+        assert_eq!(
+            out,
+            json!({"cmd": ["echo", "2026-11-21", 3], "env": {"FOO": "train"}, "n": 1})
+        );
+        let err = render_value(&json!({"FOO": "{{ nope }}"}), &c, "env").expect_err("err");
+        assert_eq!(err.option, "env.FOO");
+        let err = render_value(&json!(["a", "b", "{{ nope }}"]), &c, "cmd").expect_err("err");
+        assert_eq!(err.option, "cmd[2]");
+    }
+
+    #[test]
+    fn plain_strings_are_untouched_and_nothing_is_escaped() {
+        let c = ctx();
+        assert_eq!(
+            render_str("echo '<a>' & \"b\" {x} % }}", &c).expect("ok"),
+            "echo '<a>' & \"b\" {x} % }}"
+        );
+        assert_eq!(
+            render_str("echo {{ '<&>' }}\n", &c).expect("ok"),
+            "echo <&>\n"
+        );
+    }
+
+    #[test]
+    fn statements_and_filters_work() {
+        let c = ctx();
+        assert_eq!(
+            render_str("{% for i in outputs.list %}{{ i }},{% endfor %}", &c).expect("ok"),
+            "1,2,"
+        );
+        assert_eq!(
+            render_str("{{ params.name | upper }}", &c).expect("ok"),
+            "X"
+        );
+    }
+}
