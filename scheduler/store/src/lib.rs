@@ -1,0 +1,25 @@
+//! Cambium's metadata store: DAG records, import errors, runs, task instances, tries, pools and
+//! scheduler heartbeats, on SQLite (the embedded default, WAL) or Postgres, through sqlx with
+//! runtime-checked queries (the build never needs a live database). Migrations per backend
+//! live in `migrations/{sqlite,postgres}` and are embedded with `sqlx::migrate!`.
+//!
+//! Times are stored as microseconds since the Unix epoch (`BIGINT`), JSON as text, so one set
+//! of queries serves both backends. Every state change of a task instance is a
+//! compare-and-set on its current state, which is what lets several schedulers share one
+//! Postgres without ever starting a try twice.
+
+mod backfills;
+mod codec;
+mod dags;
+mod error;
+mod pools;
+mod records;
+mod runs;
+mod schedulers;
+mod store;
+mod tasks;
+mod url;
+
+pub use error::{Error, Result};
+pub use records::*;
+pub use store::{Backend, Store};
