@@ -1,0 +1,117 @@
+//! Cambium's executors: the `Executor` trait the scheduler hands task tries to, the local
+//! executor (one supervised process group per try, a slot limit), and the try supervisor
+//! (`cambium task supervise DIR`) that runs a try's process, writes its timestamped and
+//! masked log, enforces its timeout, and leaves its result on disk so a restarted scheduler
+//! can adopt or settle the try.
+//!
+//! Modules: `local` (the [`LocalExecutor`]), `supervise` (the supervisor's [`supervise::run`]),
+//! `files` (the try folder's files and `/proc` checks), `log` (timestamped, masked log lines),
+//! `outcome` (result and protocol files -> [`TryOutcome`]).
+
+pub mod files;
+pub mod local;
+pub mod log;
+pub mod outcome;
+pub mod supervise;
+
+pub use local::LocalExecutor;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Identifies one try of one task instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TryKey {
+    /// The task instance's store key.
+    pub ti_id: i64,
+    pub try_number: u32,
+}
+
+/// Everything needed to run one try. Written as `spec.json` into `try_dir` for the
+/// supervisor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TryRequest {
+    pub key: TryKey,
+    pub dag_id: String,
+    pub run_id: String,
+    pub task_id: String,
+    /// The process to run: `["sh", "-c", cmd]` for a string command, or the given argv.
+    pub argv: Vec<String>,
+    pub cwd: Option<PathBuf>,
+    /// The full extra environment (the `CAMBIUM_*` protocol variables included); the
+    /// scheduler's own environment is inherited underneath.
+    pub env: BTreeMap<String, String>,
+    #[serde(with = "cambium_dag::duration::serde_ms::option")]
+    pub timeout: Option<Duration>,
+    /// Strings replaced by `***` in the log.
+    pub secrets: Vec<String>,
+    /// A folder for this try: `spec.json`, `pid`, `result.json`, `output.json`,
+    /// `metrics.json` live here. Created by the executor.
+    pub try_dir: PathBuf,
+    /// The try's log file (stdout and stderr, one `[timestamp] line` per line).
+    pub log_path: PathBuf,
+}
+
+/// How a try ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TryOutcome {
+    /// The process's exit code; `None` when it was killed by a signal or lost.
+    pub exit_code: Option<i32>,
+    pub timed_out: bool,
+    /// True when the process vanished without leaving a result (e.g. the machine rebooted).
+    pub lost: bool,
+    pub started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub ended_at: chrono::DateTime<chrono::Utc>,
+    /// What the task wrote to `$CAMBIUM_OUTPUT` (a JSON value), if anything.
+    pub output: Option<Value>,
+    /// What the task wrote to `$CAMBIUM_METRICS` (numbers only).
+    pub metrics: Map<String, Value>,
+    /// A sentence for the user when something other than the exit code went wrong
+    /// (timeout, signal, unreadable output file, lost process).
+    pub error: Option<String>,
+}
+
+/// What an executor reports about the tries it runs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TryEvent {
+    /// The try's process is running.
+    Started {
+        key: TryKey,
+        pid: i64,
+        hostname: String,
+        at: chrono::DateTime<chrono::Utc>,
+    },
+    /// The try ended (or was found ended, or lost).
+    Finished { key: TryKey, outcome: TryOutcome },
+}
+
+/// Errors submitting or controlling tries.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("could not start the try's process: {0}")]
+    Spawn(#[from] std::io::Error),
+    #[error("the executor has no free slot")]
+    Full,
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Runs tries somewhere (local processes now; containers and Kubernetes later) and reports
+/// `TryEvent`s on the channel it was built with.
+pub trait Executor: Send + Sync {
+    /// A short name (`local`).
+    fn name(&self) -> &'static str;
+    /// Starts a try; returns once it is handed over (its `Started` event follows).
+    fn submit(&self, request: TryRequest) -> Result<(), Error>;
+    /// Kills a running try (its whole process group); its `Finished` event follows.
+    fn kill(&self, key: TryKey);
+    /// After a restart: watches a try whose supervisor may still run, from its `try_dir`.
+    /// Reports `Finished` when it ends, at once if it already ended (from its result file),
+    /// or as lost when its process is gone without a result.
+    fn adopt(&self, key: TryKey, try_dir: PathBuf);
+    /// How many more tries it can take now.
+    fn free_slots(&self) -> usize;
+}
