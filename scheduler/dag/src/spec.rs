@@ -218,6 +218,24 @@ impl DagSpec {
             .collect()
     }
 
+    /// Every task upstream of `task_id`, transitively (its ancestors), in declaration order.
+    pub fn ancestors(&self, task_id: &str) -> Vec<String> {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let mut stack = vec![task_id];
+        while let Some(t) = stack.pop() {
+            for u in self.upstream_of(t) {
+                if seen.insert(u) {
+                    stack.push(u);
+                }
+            }
+        }
+        self.tasks
+            .iter()
+            .filter(|t| seen.contains(t.task_id.as_str()))
+            .map(|t| t.task_id.clone())
+            .collect()
+    }
+
     /// A stable content hash input: the JSON form of the spec.
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()

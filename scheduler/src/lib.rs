@@ -1,0 +1,19 @@
+//! Cambium's scheduler: the scheduling loop that turns DAGs into runs and task tries.
+//! It creates runs from timetables, manual triggers and backfills (`runs`), plans each run
+//! with the pure state machine (`plan`), claims tries by compare-and-set in the store, hands
+//! them to an executor, and reacts to each try's end at once (`engine`). The DAG processor
+//! (`dagproc`) keeps the store in step with the DAGs folder.
+
+pub mod clock;
+pub mod dagproc;
+pub mod engine;
+pub mod paths;
+pub mod plan;
+pub mod request;
+pub mod runs;
+pub mod time;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use dagproc::{DagProcessor, DagUpdate};
+pub use engine::{Engine, EngineError, EngineOptions, Mode};
+pub use paths::Home;

@@ -1,0 +1,115 @@
+//! Turns a task instance of a run into the executor's `TryRequest`: renders the task's
+//! templated options, builds the process and the task protocol's environment.
+
+use crate::paths::Home;
+use cambium_dag::{DagSpec, TaskSpec};
+use cambium_executor::{TryKey, TryRequest};
+use cambium_operators::template::{render_str, render_value, TemplateContext};
+use cambium_store::{RunRecord, TaskInstance};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// A run's `params`: the DAG's defaults overridden key by key by the run's `conf`.
+pub fn merged_params(spec: &DagSpec, conf: &Map<String, Value>) -> Map<String, Value> {
+    let mut params = spec.params.clone();
+    for (k, v) in conf {
+        params.insert(k.clone(), v.clone());
+    }
+    params
+}
+
+/// The template context of one try.
+pub fn template_context(
+    spec: &DagSpec,
+    run: &RunRecord,
+    task_id: &str,
+    try_number: u32,
+    outputs: Map<String, Value>,
+) -> TemplateContext {
+    TemplateContext {
+        dag_id: spec.dag_id.clone(),
+        run_id: run.run_id.clone(),
+        task_id: task_id.to_string(),
+        try_number,
+        logical_date: run.logical_date,
+        data_interval_start: run.data_interval_start,
+        data_interval_end: run.data_interval_end,
+        timezone: spec.timezone.clone(),
+        params: merged_params(spec, &run.conf),
+        conf: run.conf.clone(),
+        outputs,
+    }
+}
+
+/// Builds the request for the current try of `ti` (`ti.try_number`). `outputs` maps upstream task ids to
+/// their outputs. An error is a sentence for the try's log (a bad template, a bad option).
+pub fn build_request(
+    home: &Home,
+    spec: &DagSpec,
+    task: &TaskSpec,
+    run: &RunRecord,
+    ti: &TaskInstance,
+    outputs: Map<String, Value>,
+    secrets: &[String],
+) -> Result<TryRequest, String> {
+    let try_number = ti.try_number;
+    let ctx = template_context(spec, run, &task.task_id, try_number, outputs);
+    let try_dir = home.try_dir(&spec.dag_id, &run.run_id, &task.task_id, try_number);
+    let log_path = home.log_path(&spec.dag_id, &run.run_id, &task.task_id, try_number);
+
+    let (argv, cwd) = match task.operator.as_str() {
+        "command" => {
+            let rendered = render_value(&Value::Object(task.options.clone()), &ctx, "")
+                .map_err(|e| e.to_string())?;
+            let Value::Object(options) = rendered else {
+                return Err("task options must be a map".into());
+            };
+            cambium_operators::command::command_argv(&options)?
+        }
+        other => {
+            return Err(format!(
+                "operator '{other}' cannot run in this version of Cambium"
+            ))
+        }
+    };
+
+    let mut env = BTreeMap::new();
+    for (k, v) in &task.common.env {
+        let value = render_str(v, &ctx).map_err(|e| format!("option 'env.{k}': {e}"))?;
+        env.insert(k.clone(), value);
+    }
+    env.insert("CAMBIUM_DAG_ID".into(), spec.dag_id.clone());
+    env.insert("CAMBIUM_RUN_ID".into(), run.run_id.clone());
+    env.insert("CAMBIUM_TASK_ID".into(), task.task_id.clone());
+    env.insert("CAMBIUM_TRY_NUMBER".into(), try_number.to_string());
+    env.insert(
+        "CAMBIUM_LOGICAL_DATE".into(),
+        crate::time::rfc3339(run.logical_date),
+    );
+    env.insert(
+        "CAMBIUM_OUTPUT".into(),
+        try_dir.join("output.json").display().to_string(),
+    );
+    env.insert(
+        "CAMBIUM_METRICS".into(),
+        try_dir.join("metrics.json").display().to_string(),
+    );
+
+    Ok(TryRequest {
+        key: TryKey {
+            ti_id: ti.id,
+            try_number,
+        },
+        dag_id: spec.dag_id.clone(),
+        run_id: run.run_id.clone(),
+        task_id: task.task_id.clone(),
+        argv,
+        cwd: cwd.map(PathBuf::from),
+        env,
+        timeout: task.common.timeout,
+        secrets: secrets.to_vec(),
+        try_dir,
+        log_path,
+    })
+}
