@@ -1,0 +1,110 @@
+//! `cambium standalone` and `cambium scheduler`, and the engine wiring `dags test` shares.
+
+use crate::context::Ctx;
+use crate::error::{CliError, CmdResult};
+use cambium_executor::local::LocalExecutor;
+use cambium_scheduler::{Engine, EngineOptions, Mode, SystemClock};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Builds an engine with the local executor over this context's store.
+pub async fn build_engine(ctx: &Ctx, mode: Mode) -> CmdResult<Engine> {
+    let exe = std::env::current_exe()
+        .map_err(|e| CliError::usage(format!("cannot find the cambium binary: {e}")))?;
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let executor = LocalExecutor::new(
+        vec![
+            exe.display().to_string(),
+            "task".to_string(),
+            "supervise".to_string(),
+        ],
+        ctx.config.scheduler.parallelism as usize,
+        tx.clone(),
+    );
+    ctx.store.set_pools(&ctx.config.pools).await?;
+    let mut opts = EngineOptions::new(ctx.home.clone(), mode);
+    opts.default_pool_slots = ctx.config.scheduler.default_pool_slots;
+    opts.heartbeat = ctx.config.scheduler.heartbeat();
+    opts.dead_after = ctx.config.scheduler.scheduler_dead_after();
+    opts.secrets = ctx.secrets();
+    Ok(Engine::new(
+        ctx.store.clone(),
+        Arc::new(executor),
+        tx,
+        rx,
+        Arc::new(SystemClock),
+        opts,
+    ))
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Runs the scheduler until Ctrl-C or SIGTERM.
+pub async fn scheduler(ctx: Ctx, banner: Option<String>) -> CmdResult<i32> {
+    // Sync once before starting so the engine sees every DAG; the background processor
+    // keeps the store current after that.
+    let processor = ctx.sync_dags().await?;
+    let errors = ctx.store.list_import_errors().await?;
+    let dags = ctx.store.list_dags().await?;
+    if let Some(banner) = banner {
+        eprintln!("{banner}");
+    }
+    eprintln!(
+        "cambium scheduler: {} DAGs from {}, {} import errors, database {}; Ctrl-C to stop",
+        dags.len(),
+        ctx.global.dags.display(),
+        errors.len(),
+        ctx.global
+            .database_url
+            .as_deref()
+            .map(mask_url)
+            .unwrap_or_else(|| ctx.home.default_database_url())
+    );
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let handle = processor.spawn(
+        ctx.config.scheduler.dag_dir_watch,
+        Duration::from_secs(30),
+        tx,
+    );
+    let engine = build_engine(&ctx, Mode::Scheduler).await?;
+    let result = engine.run(Some(rx), shutdown_signal()).await;
+    handle.abort();
+    result?;
+    eprintln!(
+        "cambium scheduler stopped; running tries keep going and are adopted at the next start"
+    );
+    Ok(0)
+}
+
+/// A database URL with its password replaced by `***`.
+pub fn mask_url(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((userinfo, host)) = rest.rsplit_once('@') {
+            if let Some((user, _)) = userinfo.split_once(':') {
+                return format!("{scheme}://{user}:***@{host}");
+            }
+        }
+    }
+    url.to_string()
+}
