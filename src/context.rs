@@ -18,8 +18,10 @@ pub struct Ctx {
 }
 
 impl Ctx {
-    /// Creates the home if needed, loads configuration, opens and migrates the store.
-    pub async fn open(global: Global) -> CmdResult<Ctx> {
+    /// Creates the home if needed, loads configuration, and resolves the database URL
+    /// (`--database-url`/`CAMBIUM_DATABASE_URL`, then `database_url` in cambium.toml, then
+    /// the embedded SQLite in the home).
+    pub fn resolve(global: &Global) -> CmdResult<(Home, cambium_config::Config, String)> {
         std::fs::create_dir_all(&global.home).map_err(|e| {
             CliError::usage(format!(
                 "cannot create the home folder {}: {e}; pass another --home",
@@ -35,6 +37,12 @@ impl Ctx {
             .clone()
             .or_else(|| config.database_url.as_ref().map(|s| s.expose().to_string()))
             .unwrap_or_else(|| home.default_database_url());
+        Ok((home, config, url))
+    }
+
+    /// Resolves the options, opens the store and migrates it if needed.
+    pub async fn open(global: Global) -> CmdResult<Ctx> {
+        let (home, config, url) = Ctx::resolve(&global)?;
         let store = Store::connect(&url).await?;
         migrate_if_needed(&store).await?;
         Ok(Ctx {

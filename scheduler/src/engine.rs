@@ -607,6 +607,12 @@ impl Engine {
                 info!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, try_number = ti.try_number, state = %ti.state, "try ended");
                 self.pending.push((expect, ti.clone()));
                 self.dirty.insert(run_pk);
+                // A slot is free again: runs with tasks held back by a limit may go on.
+                for (pk, run) in &self.runs {
+                    if run.tis.iter().any(|t| t.state == TaskState::Scheduled) {
+                        self.dirty.insert(*pk);
+                    }
+                }
             }
         }
     }

@@ -49,7 +49,8 @@ pub fn plan_run(
         for (i, ti) in tis.iter().enumerate() {
             let state = states[i];
             let waiting = match state {
-                TaskState::None => true,
+                // `scheduled`: decided runnable before but held back by a limit; decide again.
+                TaskState::None | TaskState::Scheduled => true,
                 TaskState::UpForRetry => {
                     // A retry is ready when its delay has passed; upstream was already fine.
                     match ti.next_retry_at {
@@ -308,6 +309,25 @@ mod tests {
             &HashSet::new(),
         );
         assert_eq!(p.ready, vec![0]);
+    }
+
+    #[test]
+    fn scheduled_tasks_held_back_by_a_limit_are_ready_again() {
+        let s = spec(
+            &[
+                ("a", TriggerRule::AllSuccess),
+                ("b", TriggerRule::AllSuccess),
+            ],
+            &[],
+        );
+        let p = plan_run(
+            &s,
+            &[ti("a", TaskState::Success), ti("b", TaskState::Scheduled)],
+            now(),
+            &HashSet::new(),
+        );
+        assert_eq!(p.ready, vec![1]);
+        assert_eq!(p.finished, None);
     }
 
     #[test]
