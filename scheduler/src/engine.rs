@@ -104,8 +104,9 @@ struct ActiveRun {
     tis: Vec<TaskInstance>,
 }
 
+/// What the engine keeps for every DAG: only its timetable. Full specs are held only for
+/// DAGs with active runs (`specs`), so a thousand idle DAGs cost little memory.
 struct DagEntry {
-    spec: Arc<DagSpec>,
     timetable: Option<Timetable>,
 }
 
@@ -118,6 +119,8 @@ pub struct Engine {
     clock: Arc<dyn Clock>,
     opts: EngineOptions,
     dags: HashMap<String, DagEntry>,
+    /// Specs of DAGs that have active runs, by dag_id.
+    specs: HashMap<String, Arc<DagSpec>>,
     /// When each DAG's next scheduled run falls due.
     due: BTreeSet<(DateTime<Utc>, String)>,
     due_of: HashMap<String, DateTime<Utc>>,
@@ -160,6 +163,7 @@ impl Engine {
             clock,
             opts,
             dags: HashMap::new(),
+            specs: HashMap::new(),
             due: BTreeSet::new(),
             due_of: HashMap::new(),
             runs: HashMap::new(),
@@ -255,13 +259,7 @@ impl Engine {
                 let dag = self.store.get_dag(&run.dag_id).await?.ok_or_else(|| {
                     EngineError::Other(format!("DAG '{}' is not in the store", run.dag_id))
                 })?;
-                self.dags.insert(
-                    run.dag_id.clone(),
-                    DagEntry {
-                        spec: Arc::new(dag.spec),
-                        timetable: None,
-                    },
-                );
+                self.specs.insert(run.dag_id.clone(), Arc::new(dag.spec));
                 self.load_runs(vec![run], true).await?;
             }
         }
@@ -311,6 +309,7 @@ impl Engine {
         }
         for dag_id in update.removed {
             self.dags.remove(&dag_id);
+            self.specs.remove(&dag_id);
             if let Some(at) = self.due_of.remove(&dag_id) {
                 self.due.remove(&(at, dag_id));
             }
@@ -335,13 +334,20 @@ impl Engine {
             self.due.insert((now, dag_id.clone()));
             self.due_of.insert(dag_id.clone(), now);
         }
-        // Runs in memory keep the spec they started with unless the DAG changed shape.
+        // Active runs follow the DAG's latest version.
+        let mut in_use = false;
         for run in self.runs.values_mut() {
             if run.run.dag_id == dag_id {
                 run.spec = spec.clone();
+                in_use = true;
             }
         }
-        self.dags.insert(dag_id, DagEntry { spec, timetable });
+        if in_use {
+            self.specs.insert(dag_id.clone(), spec);
+        } else {
+            self.specs.remove(&dag_id);
+        }
+        self.dags.insert(dag_id, DagEntry { timetable });
     }
 
     async fn create_scheduled_runs(
@@ -360,34 +366,34 @@ impl Engine {
             let Some(timetable) = entry.timetable.clone() else {
                 continue;
             };
-            let spec = entry.spec.clone();
-            let paused = self
-                .store
-                .get_dag(&dag_id)
-                .await?
-                .map(|d| d.paused || !d.active)
-                .unwrap_or(true);
-            let next = if paused {
-                // Look again later: unpausing is noticed within the resync interval.
-                Some(now + chrono::Duration::from_std(self.opts.resync).unwrap_or_default())
-            } else {
-                match create_due_runs(&self.store, &spec, &timetable, now, 16).await {
-                    Ok((created, next)) => {
-                        for run in &created {
-                            info!(dag_id = %run.dag_id, run_id = %run.run_id, "scheduled run created");
+            let record = self.store.get_dag(&dag_id).await?;
+            let next = match record {
+                Some(record) if !record.paused && record.active => {
+                    let spec = Arc::new(record.spec);
+                    match create_due_runs(&self.store, &spec, &timetable, now, 16).await {
+                        Ok((created, next)) => {
+                            for run in &created {
+                                info!(dag_id = %run.dag_id, run_id = %run.run_id, "scheduled run created");
+                            }
+                            self.last_run_pk = self
+                                .last_run_pk
+                                .max(created.iter().map(|r| r.id).max().unwrap_or(0));
+                            if !created.is_empty() {
+                                self.specs.insert(dag_id.clone(), spec);
+                            }
+                            self.load_runs(created, false).await?;
+                            next
                         }
-                        self.last_run_pk = self
-                            .last_run_pk
-                            .max(created.iter().map(|r| r.id).max().unwrap_or(0));
-                        self.load_runs(created, false).await?;
-                        next
-                    }
-                    Err(crate::runs::RunError::Store(e)) => return Err(e),
-                    Err(e) => {
-                        warn!(dag_id = %dag_id, error = %e, "cannot create scheduled runs");
-                        None
+                        Err(crate::runs::RunError::Store(e)) => return Err(e),
+                        Err(e) => {
+                            warn!(dag_id = %dag_id, error = %e, "cannot create scheduled runs");
+                            None
+                        }
                     }
                 }
+                // Paused (or gone): look again later; unpausing is noticed within the
+                // resync interval.
+                _ => Some(now + chrono::Duration::from_std(self.opts.resync).unwrap_or_default()),
             };
             if let Some(next) = next {
                 self.due.insert((next, dag_id.clone()));
@@ -434,10 +440,14 @@ impl Engine {
                     }
                 }
             }
-            let spec = match self.dags.get(&run.dag_id) {
-                Some(entry) => entry.spec.clone(),
+            let spec = match self.specs.get(&run.dag_id) {
+                Some(spec) => spec.clone(),
                 None => match self.store.get_dag(&run.dag_id).await? {
-                    Some(d) => Arc::new(d.spec),
+                    Some(d) => {
+                        let spec = Arc::new(d.spec);
+                        self.specs.insert(run.dag_id.clone(), spec.clone());
+                        spec
+                    }
                     None => {
                         warn!(dag_id = %run.dag_id, run_id = %run.run_id, "run of an unknown DAG left alone");
                         continue;
@@ -457,6 +467,9 @@ impl Engine {
         let active = self.store.active_runs().await?;
         let keep: HashSet<i64> = active.iter().map(|r| r.id).collect();
         self.runs.retain(|pk, _| keep.contains(pk));
+        // Forget specs no active run needs; they are read again when a run starts.
+        let used: HashSet<String> = self.runs.values().map(|r| r.run.dag_id.clone()).collect();
+        self.specs.retain(|dag_id, _| used.contains(dag_id));
         self.load_runs(active, true).await?;
         Ok(())
     }

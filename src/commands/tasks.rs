@@ -117,13 +117,8 @@ async fn test(
     )
     .map_err(CliError::failed)?;
     let log_path = request.log_path.clone();
-    let exe = std::env::current_exe()?;
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor = LocalExecutor::new(
-        vec![exe.display().to_string(), "task".into(), "supervise".into()],
-        1,
-        tx,
-    );
+    let executor = LocalExecutor::new(crate::commands::serve::supervisor_command()?, 1, tx);
     executor
         .submit(request)
         .map_err(|e| CliError::failed(e.to_string()))?;

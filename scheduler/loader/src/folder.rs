@@ -34,8 +34,29 @@ pub struct DagFolder {
     root: PathBuf,
     limits: Limits,
     entries: BTreeMap<String, Entry>,
-    effective: BTreeMap<String, LoadedFile>,
+    /// The cross-file result per file. Specs are not copied: only a file that lost a DAG to
+    /// a duplicate id holds its own adjusted copy.
+    effective: BTreeMap<String, Effective>,
     evaluations: u64,
+}
+
+/// What the cross-file checks left of one file.
+#[derive(Debug, Clone, PartialEq)]
+struct Effective {
+    hash: String,
+    /// DAG ids this file keeps.
+    kept: Vec<String>,
+    /// Errors the cross-file checks added (duplicate ids).
+    extra: Vec<ImportError>,
+    /// The file as it counts, when it differs from what it declares (`extra` not empty).
+    adjusted: Option<LoadedFile>,
+}
+
+impl Effective {
+    /// The parts that decide whether a file changed for the store.
+    fn same_as(&self, other: &Effective) -> bool {
+        self.hash == other.hash && self.kept == other.kept && self.extra == other.extra
+    }
 }
 
 impl DagFolder {
@@ -62,7 +83,17 @@ impl DagFolder {
             {
                 continue;
             }
-            self.effective.insert(file.file.clone(), file.clone());
+            let mut file = file;
+            sort_errors(&mut file.errors);
+            self.effective.insert(
+                file.file.clone(),
+                Effective {
+                    hash: file.hash.clone(),
+                    kept: file.dags.iter().map(|d| d.dag_id.clone()).collect(),
+                    extra: Vec::new(),
+                    adjusted: None,
+                },
+            );
             self.entries.insert(
                 file.file.clone(),
                 Entry {
@@ -104,7 +135,8 @@ impl DagFolder {
             }
         }
         self.evaluations += jobs.len() as u64;
-        for (entry, file) in evaluate_all(jobs, &self.limits) {
+        for (mut entry, file) in evaluate_all(jobs, &self.limits) {
+            sort_errors(&mut entry.own.errors);
             self.entries.insert(file, entry);
         }
         let removed: Vec<String> = self
@@ -119,8 +151,11 @@ impl DagFolder {
         let effective = cross_file_checks(&self.entries);
         let changed = effective
             .iter()
-            .filter(|(k, v)| self.effective.get(*k) != Some(v))
-            .map(|(_, v)| v.clone())
+            .filter(|(k, v)| !self.effective.get(*k).is_some_and(|old| old.same_as(v)))
+            .filter_map(|(k, v)| match &v.adjusted {
+                Some(adjusted) => Some(adjusted.clone()),
+                None => self.entries.get(k).map(|e| e.own.clone()),
+            })
             .collect();
         self.effective = effective;
         Refresh { changed, removed }
@@ -147,21 +182,25 @@ impl DagFolder {
         );
     }
 
-    /// Every known file, in path order.
+    /// Every known file, in path order, as it counts after the cross-file checks.
     pub fn files(&self) -> impl Iterator<Item = &LoadedFile> {
-        self.effective.values()
+        self.effective
+            .iter()
+            .filter_map(|(k, v)| match &v.adjusted {
+                Some(adjusted) => Some(adjusted),
+                None => self.entries.get(k).map(|e| &e.own),
+            })
     }
 
     /// Every DAG that loaded, in file order.
     pub fn dags(&self) -> impl Iterator<Item = &DagSpec> {
-        self.effective.values().flat_map(|f| f.dags.iter())
+        self.files().flat_map(|f| f.dags.iter())
     }
 
     /// The import errors of all files, sorted by file, line and column.
     pub fn errors(&self) -> Vec<ImportError> {
         let mut all: Vec<ImportError> = self
-            .effective
-            .values()
+            .files()
             .flat_map(|f| f.errors.iter().cloned())
             .collect();
         all.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
@@ -210,21 +249,21 @@ fn evaluate_all(jobs: Vec<(String, String)>, limits: &Limits) -> Vec<(Entry, Str
 
 /// Applies the cross-file DAG id check: a DAG id declared in an earlier file (by path) wins;
 /// the later file loses that DAG and gets an import error naming the other file.
-fn cross_file_checks(entries: &BTreeMap<String, Entry>) -> BTreeMap<String, LoadedFile> {
-    let mut owner: HashMap<String, String> = HashMap::new();
+fn cross_file_checks(entries: &BTreeMap<String, Entry>) -> BTreeMap<String, Effective> {
+    let mut owner: HashMap<&str, &str> = HashMap::new();
     let mut out = BTreeMap::new();
     for (rel, entry) in entries {
-        let mut file = entry.own.clone();
-        let mut kept = Vec::with_capacity(file.dags.len());
-        for dag in std::mem::take(&mut file.dags) {
-            match owner.get(&dag.dag_id) {
+        let mut kept = Vec::with_capacity(entry.own.dags.len());
+        let mut extra = Vec::new();
+        for dag in &entry.own.dags {
+            match owner.get(dag.dag_id.as_str()) {
                 Some(other) => {
                     let pos = entry
                         .positions
                         .iter()
                         .find(|(id, _)| *id == dag.dag_id)
                         .map_or(Pos { line: 1, column: 1 }, |(_, p)| *p);
-                    file.errors.push(ImportError {
+                    extra.push(ImportError {
                         file: rel.clone(),
                         line: pos.line,
                         column: pos.column,
@@ -235,16 +274,43 @@ fn cross_file_checks(entries: &BTreeMap<String, Entry>) -> BTreeMap<String, Load
                     });
                 }
                 None => {
-                    owner.insert(dag.dag_id.clone(), rel.clone());
-                    kept.push(dag);
+                    owner.insert(&dag.dag_id, rel);
+                    kept.push(dag.dag_id.clone());
                 }
             }
         }
-        file.dags = kept;
-        file.errors.sort_by_key(|e| (e.line, e.column));
-        out.insert(rel.clone(), file);
+        let adjusted = (!extra.is_empty()).then(|| {
+            let mut file = LoadedFile {
+                file: entry.own.file.clone(),
+                hash: entry.own.hash.clone(),
+                dags: entry
+                    .own
+                    .dags
+                    .iter()
+                    .filter(|d| kept.contains(&d.dag_id))
+                    .cloned()
+                    .collect(),
+                errors: entry.own.errors.iter().chain(&extra).cloned().collect(),
+            };
+            sort_errors(&mut file.errors);
+            file
+        });
+        out.insert(
+            rel.clone(),
+            Effective {
+                hash: entry.own.hash.clone(),
+                kept,
+                extra,
+                adjusted,
+            },
+        );
     }
     out
+}
+
+/// Orders a file's errors by position.
+fn sort_errors(errors: &mut [ImportError]) {
+    errors.sort_by_key(|e| (e.line, e.column));
 }
 
 /// Adds `(relative path, path)` for every `*.rhai` file under `dir`, skipping hidden entries
