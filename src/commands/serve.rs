@@ -88,7 +88,7 @@ pub async fn scheduler(ctx: Ctx, banner: Option<String>) -> CmdResult<i32> {
         ctx.global
             .database_url
             .as_deref()
-            .map(mask_url)
+            .map(cambium_config::mask_url)
             .unwrap_or_else(|| ctx.home.default_database_url())
     );
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -105,16 +105,4 @@ pub async fn scheduler(ctx: Ctx, banner: Option<String>) -> CmdResult<i32> {
         "cambium scheduler stopped; running tries keep going and are adopted at the next start"
     );
     Ok(0)
-}
-
-/// A database URL with its password replaced by `***`.
-pub fn mask_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((userinfo, host)) = rest.rsplit_once('@') {
-            if let Some((user, _)) = userinfo.split_once(':') {
-                return format!("{scheme}://{user}:***@{host}");
-            }
-        }
-    }
-    url.to_string()
 }
