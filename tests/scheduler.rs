@@ -228,3 +228,27 @@ fn kill_9_mid_run_loses_nothing_and_reruns_nothing() {
         "each task ran exactly once"
     );
 }
+
+#[test]
+fn logs_follow_streams_until_the_try_ends() {
+    let env = Env::new();
+    env.write_dag(
+        "slow.rhai",
+        "let d = dag(\"slow\", #{});\nd.command(\"a\", #{ cmd: \"for i in 1 2 3; do echo line $i; sleep 0.3; done\" });\n",
+    );
+    let _scheduler = env.scheduler();
+    let run_id = String::from_utf8_lossy(&env.run(&["dags", "trigger", "slow"]).stdout)
+        .trim()
+        .to_string();
+    wait_for(Duration::from_secs(10), || {
+        let r = env.json(&["runs", "show", &run_id], 0);
+        (task(&r, "a")["try_number"] == 1).then_some(())
+    })
+    .expect("a started");
+    let out = env.run(&["tasks", "logs", "slow", &run_id, "a", "--follow"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert!(lines[2].ends_with("line 3"), "{text}");
+}
