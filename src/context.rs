@@ -136,14 +136,14 @@ impl Ctx {
 pub async fn migrate_if_needed(store: &Store) -> CmdResult {
     let mut last_error = None;
     for attempt in 0..10u64 {
+        // Any error here may be another process migrating at the same moment (on Postgres,
+        // two `CREATE TABLE IF NOT EXISTS` can collide): look again shortly.
         match store.check().await {
             Ok(()) => return Ok(()),
-            Err(cambium_store::Error::NeedsMigration(_)) => {}
-            Err(e) if e.is_retryable() => {}
-            Err(e) => return Err(e.into()),
-        }
-        match store.migrate().await {
-            Ok(()) => return Ok(()),
+            Err(cambium_store::Error::NeedsMigration(_)) => match store.migrate().await {
+                Ok(()) => return Ok(()),
+                Err(e) => last_error = Some(e),
+            },
             Err(e) => last_error = Some(e),
         }
         tokio::time::sleep(std::time::Duration::from_millis(50 * (attempt + 1))).await;

@@ -72,3 +72,56 @@ fn two_schedulers_never_start_a_try_twice() {
     assert_eq!(unique.len(), 60);
     assert!(lines.iter().all(|l| l.ends_with("/1")));
 }
+
+#[test]
+fn the_scheduler_rides_out_lost_database_connections() {
+    let Some(env) = Env::postgres() else { return };
+    let log = env.dir.path().join("ran.txt");
+    env.write_dag(
+        "steady.rhai",
+        &format!(
+            "let d = dag(\"steady\", #{{}});\nlet a = d.command(\"a\", #{{ cmd: \"sleep 1; echo a >> {l}\" }});\nlet b = d.command(\"b\", #{{ cmd: \"echo b >> {l}\" }});\na >> b;\n",
+            l = log.display()
+        ),
+    );
+    let scheduler = env.scheduler();
+    let out = env.run(&["dags", "trigger", "steady"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let run_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    wait_for(Duration::from_secs(10), || {
+        let r = env.json(&["runs", "show", &run_id], 0);
+        (task(&r, "a")["state"] == "running").then_some(())
+    })
+    .unwrap_or_else(|| panic!("a never ran\n{}", scheduler.log_text()));
+    // Keep cutting the scheduler's connections while `a` ends, as a database restart would.
+    let pg = env.pg().expect("postgres");
+    for _ in 0..15 {
+        pg.terminate_connections();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let done = wait_for(Duration::from_secs(30), || {
+        let r = env.json(&["runs", "show", &run_id], 0);
+        (r["state"] == "success").then_some(r)
+    });
+    assert!(
+        done.is_some(),
+        "run did not finish\n{}",
+        scheduler.log_text()
+    );
+    assert!(
+        scheduler.log_text().contains("retrying"),
+        "the connections were cut, so the scheduler must have retried:\n{}",
+        scheduler.log_text()
+    );
+    let text = std::fs::read_to_string(&log).expect("log");
+    assert_eq!(
+        text.lines().collect::<Vec<_>>(),
+        ["a", "b"],
+        "each task ran once"
+    );
+}

@@ -26,7 +26,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
-use tracing::{debug, info, warn};
+use tracing::{debug, error, info, warn};
 
 /// What the engine drives.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -227,13 +227,15 @@ impl Engine {
                 }
             }
             if let Err(e) = self.step().await {
+                // Never give up on the store: a scheduler that exits on a database hiccup
+                // strands its runs. Changes not yet written stay pending for the next step.
                 if e.is_retryable() {
-                    warn!(error = %e, "store unavailable; will retry");
-                    self.pending_reset();
-                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    warn!(error = %e, "the metadata database is unavailable; retrying");
                 } else {
-                    return Err(e.into());
+                    error!(error = %e, "metadata database error; retrying");
                 }
+                self.pending_reset();
+                tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
     }
@@ -965,7 +967,14 @@ impl Engine {
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
                 }
-                Err(e) => return Err(e),
+                Err(e) => {
+                    // Keep the step's changes for the next attempt: nothing is lost.
+                    self.pending = batch.task_instances;
+                    self.pending_runs = batch.runs;
+                    self.pending_tries = batch.tries;
+                    self.claims = claims;
+                    return Err(e);
+                }
             }
         };
 

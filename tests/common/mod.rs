@@ -211,6 +211,26 @@ impl PgDatabase {
     }
 }
 
+impl PgDatabase {
+    /// Ends every connection to this database, as a server restart would.
+    pub fn terminate_connections(&self) {
+        psql(
+            &self.admin,
+            &format!(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE datname = '{}' AND pid <> pg_backend_pid()",
+                self.name
+            ),
+        );
+    }
+}
+
+impl Env {
+    /// The Postgres database behind this environment, if any.
+    pub fn pg(&self) -> Option<&PgDatabase> {
+        self._pg.as_ref()
+    }
+}
+
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         let _ = std::panic::catch_unwind(|| {

@@ -41,7 +41,22 @@ impl Error {
                 ) || e
                     .as_database_error()
                     .and_then(|d| d.code())
-                    .is_some_and(|c| c == "5" || c == "40001" || c == "40P01" || c == "55P03")
+                    .is_some_and(|c| {
+                        // SQLite busy/locked; Postgres serialization and deadlock failures,
+                        // lock timeouts, connection exceptions (class 08), too many
+                        // connections, and server shutdown or restart (57P01-57P03).
+                        matches!(
+                            c.as_ref(),
+                            "5" | "6"
+                                | "40001"
+                                | "40P01"
+                                | "55P03"
+                                | "53300"
+                                | "57P01"
+                                | "57P02"
+                                | "57P03"
+                        ) || c.starts_with("08")
+                    })
             }
             _ => false,
         }
