@@ -6,7 +6,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fs;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The request the supervisor runs.
@@ -88,7 +88,7 @@ impl ProcessId {
     /// This process.
     pub fn current() -> ProcessId {
         let pid = std::process::id() as i32;
-        let start_ticks = fs::read_to_string("/proc/self/stat")
+        let start_ticks = read_small("/proc/self/stat")
             .ok()
             .and_then(|stat| parse_stat(&stat))
             .map(|(_, ticks)| ticks)
@@ -124,6 +124,24 @@ impl ProcessId {
             Err(_) => nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid), None).is_ok(),
         }
     }
+}
+
+/// A small text file such as `/proc/self/stat` (whose size `/proc` does not tell, so
+/// `fs::read_to_string` reads it in many small pieces), read with a buffer big enough for
+/// it in one go.
+fn read_small(path: &str) -> io::Result<String> {
+    let mut file = fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(1024);
+    let mut buf = [0u8; 1024];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => bytes.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(bytes).map_err(io::Error::other)
 }
 
 /// From a `/proc/<pid>/stat` line: the state (field 3) and the start time (field 22).

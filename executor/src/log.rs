@@ -21,10 +21,18 @@ pub struct LogSink {
 impl LogSink {
     /// Opens (appending, creating its folders) the log file at `path`.
     pub fn open(path: &Path, secrets: &[String]) -> io::Result<LogSink> {
-        if let Some(parent) = path.parent() {
-            fs::create_dir_all(parent)?;
-        }
-        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let mut options = OpenOptions::new();
+        options.create(true).append(true);
+        // The folders usually exist: only create them when the first open says so.
+        let file = match options.open(path) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Some(parent) = path.parent() {
+                    fs::create_dir_all(parent)?;
+                }
+                options.open(path)?
+            }
+            opened => opened?,
+        };
         let mut secrets: Vec<String> = secrets.iter().filter(|s| !s.is_empty()).cloned().collect();
         secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
         secrets.dedup();
@@ -75,7 +83,7 @@ impl LogSink {
     /// Copies `reader` (a pipe) into the log line by line until end of file.
     pub fn pump(&self, mut reader: impl Read) {
         let mut buf = vec![0u8; 16 * 1024];
-        let mut pending: Vec<u8> = Vec::new();
+        let mut lines = LineBuffer::default();
         loop {
             let n = match reader.read(&mut buf) {
                 Ok(0) => break,
@@ -83,22 +91,44 @@ impl LogSink {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };
-            pending.extend_from_slice(&buf[..n]);
-            let mut lines: Vec<&[u8]> = Vec::new();
-            let mut start = 0;
-            while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n') {
-                lines.push(&pending[start..start + pos]);
-                start += pos + 1;
-            }
-            while pending.len() - start > MAX_LINE {
-                lines.push(&pending[start..start + MAX_LINE]);
-                start += MAX_LINE;
-            }
-            self.write_lines(&lines);
-            pending.drain(..start);
+            lines.feed(self, &buf[..n]);
         }
-        if !pending.is_empty() {
-            self.write_lines(&[&pending]);
+        lines.finish(self);
+    }
+}
+
+/// The not yet finished line of one stream (a pipe), for feeding its bytes into a
+/// [`LogSink`] as they arrive, chunk by chunk.
+#[derive(Default)]
+pub struct LineBuffer {
+    pending: Vec<u8>,
+}
+
+impl LineBuffer {
+    /// Adds `bytes` and writes every line they complete (and every piece of a line longer
+    /// than the longest line kept whole) to `sink`.
+    pub fn feed(&mut self, sink: &LogSink, bytes: &[u8]) {
+        self.pending.extend_from_slice(bytes);
+        let pending = &self.pending;
+        let mut lines: Vec<&[u8]> = Vec::new();
+        let mut start = 0;
+        while let Some(pos) = pending[start..].iter().position(|&b| b == b'\n') {
+            lines.push(&pending[start..start + pos]);
+            start += pos + 1;
+        }
+        while pending.len() - start > MAX_LINE {
+            lines.push(&pending[start..start + MAX_LINE]);
+            start += MAX_LINE;
+        }
+        sink.write_lines(&lines);
+        self.pending.drain(..start);
+    }
+
+    /// At the end of the stream: writes the partial last line, if any.
+    pub fn finish(&mut self, sink: &LogSink) {
+        if !self.pending.is_empty() {
+            sink.write_lines(&[&self.pending]);
+            self.pending.clear();
         }
     }
 }
@@ -136,6 +166,29 @@ mod tests {
         assert_eq!(&lines[1][27..], "pw=*** and ***");
         assert_eq!(&lines[2][27..], "\u{fffd}bad");
         assert_eq!(&lines[3][27..], "partial");
+    }
+
+    #[test]
+    fn lines_split_across_chunks_are_joined() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("try.log");
+        let sink = LogSink::open(&path, &["secret".into()]).expect("open");
+        let mut lines = LineBuffer::default();
+        for chunk in [
+            &b"he"[..],
+            b"llo\nsec",
+            b"ret\n",
+            b"",
+            b"two\nthree\npart",
+            b"ial",
+        ] {
+            lines.feed(&sink, chunk);
+        }
+        lines.finish(&sink);
+        lines.finish(&sink);
+        let text = read(&path);
+        let got: Vec<&str> = text.lines().map(|l| &l[27..]).collect();
+        assert_eq!(got, ["hello", "***", "two", "three", "partial"]);
     }
 
     #[test]
