@@ -113,10 +113,12 @@ fn the_scheduler_rides_out_lost_database_connections() {
         "run did not finish\n{}",
         scheduler.log_text()
     );
+    // The cuts must have been felt: either the pool found dead connections on its
+    // pre-use ping and reconnected, or a query failed and the engine retried its step.
+    let log_text = scheduler.log_text();
     assert!(
-        scheduler.log_text().contains("retrying"),
-        "the connections were cut, so the scheduler must have retried:\n{}",
-        scheduler.log_text()
+        log_text.contains("retrying") || log_text.contains("terminating connection"),
+        "the scheduler never saw its connections cut:\n{log_text}"
     );
     let text = std::fs::read_to_string(&log).expect("log");
     assert_eq!(

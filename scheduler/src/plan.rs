@@ -177,28 +177,9 @@ mod tests {
 
     fn ti(task: &str, state: TaskState) -> TaskInstance {
         TaskInstance {
-            id: 0,
             run_pk: 1,
-            dag_id: "d".into(),
-            run_id: "r".into(),
-            task_id: task.into(),
             state,
-            try_number: 0,
-            max_tries: 1,
-            pool: "default".into(),
-            priority: 0,
-            queued_at: None,
-            start_at: None,
-            end_at: None,
-            duration_ms: None,
-            next_retry_at: None,
-            output: None,
-            metrics: Default::default(),
-            claimed_by: None,
-            hostname: None,
-            pid: None,
-            exit_code: None,
-            error: None,
+            ..TaskInstance::unstarted("d", "r", task)
         }
     }
 

@@ -83,28 +83,12 @@ async fn test(
         end_at: None,
     };
     let ti = TaskInstance {
-        id: 0,
-        run_pk: 0,
-        dag_id: dag_id.to_string(),
-        run_id: run.run_id.clone(),
-        task_id: task_id.to_string(),
         state: TaskState::Queued,
         try_number: 1,
-        max_tries: 1,
         pool: task.common.pool.clone(),
         priority: task.common.priority,
         queued_at: Some(now),
-        start_at: None,
-        end_at: None,
-        duration_ms: None,
-        next_retry_at: None,
-        output: None,
-        metrics: Default::default(),
-        claimed_by: None,
-        hostname: None,
-        pid: None,
-        exit_code: None,
-        error: None,
+        ..TaskInstance::unstarted(dag_id, &run.run_id, task_id)
     };
     let request = build_request(
         &ctx.home,

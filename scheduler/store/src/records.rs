@@ -102,6 +102,37 @@ pub struct TaskInstance {
     pub error: Option<String>,
 }
 
+impl TaskInstance {
+    /// A task instance that has not run: state `none`, try 0, nothing recorded. Store key and
+    /// run key are 0 until stored (`tasks test` runs one that is never stored).
+    pub fn unstarted(dag_id: &str, run_id: &str, task_id: &str) -> TaskInstance {
+        TaskInstance {
+            id: 0,
+            run_pk: 0,
+            dag_id: dag_id.to_string(),
+            run_id: run_id.to_string(),
+            task_id: task_id.to_string(),
+            state: TaskState::None,
+            try_number: 0,
+            max_tries: 1,
+            pool: "default".to_string(),
+            priority: 0,
+            queued_at: None,
+            start_at: None,
+            end_at: None,
+            duration_ms: None,
+            next_retry_at: None,
+            output: None,
+            metrics: Map::new(),
+            claimed_by: None,
+            hostname: None,
+            pid: None,
+            exit_code: None,
+            error: None,
+        }
+    }
+}
+
 /// The history row of one try of a task instance.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TryRecord {
