@@ -1091,3 +1091,135 @@ fn write_log_line(path: &std::path::Path, message: &str) {
         let _ = writeln!(f, "[{ts}] {message}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cambium_dag::{RetryBackoff, TaskOptions, TaskSpec};
+    use chrono::TimeZone;
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
+    fn spec(retries: u32) -> DagSpec {
+        DagSpec {
+            dag_id: "d".into(),
+            file: "d.rhai".into(),
+            schedule: None,
+            timezone: "UTC".into(),
+            start_date: None,
+            end_date: None,
+            catchup: false,
+            max_active_runs: 16,
+            max_active_tasks: 16,
+            params: Map::new(),
+            triggers: vec![],
+            on_failure: None,
+            on_retry: None,
+            on_success: None,
+            sla: None,
+            tags: vec![],
+            description: None,
+            owner: None,
+            tasks: vec![TaskSpec {
+                task_id: "a".into(),
+                operator: "command".into(),
+                options: Map::new(),
+                common: TaskOptions {
+                    retries,
+                    retry_delay: Duration::from_secs(10),
+                    retry_backoff: RetryBackoff::Fixed,
+                    ..TaskOptions::default()
+                },
+            }],
+            edges: vec![],
+        }
+    }
+
+    fn running(try_number: u32, max_tries: u32) -> TaskInstance {
+        TaskInstance {
+            state: TaskState::Running,
+            try_number,
+            max_tries,
+            start_at: Some(now() - chrono::Duration::seconds(2)),
+            ..TaskInstance::unstarted("d", "r", "a")
+        }
+    }
+
+    fn outcome(exit_code: Option<i32>) -> TryOutcome {
+        TryOutcome {
+            exit_code,
+            timed_out: false,
+            lost: false,
+            started_at: None,
+            ended_at: now(),
+            output: Some(serde_json::json!({"rows": 3})),
+            metrics: Map::new(),
+            error: None,
+        }
+    }
+
+    #[test]
+    fn exit_0_succeeds_with_output_and_duration() {
+        let mut ti = running(1, 1);
+        settle(&mut ti, &outcome(Some(0)), &spec(0), now());
+        assert_eq!(ti.state, TaskState::Success);
+        assert_eq!(ti.output, Some(serde_json::json!({"rows": 3})));
+        assert_eq!(ti.duration_ms, Some(2000));
+        assert_eq!(ti.next_retry_at, None);
+    }
+
+    #[test]
+    fn exit_99_is_skipped() {
+        let mut ti = running(1, 3);
+        settle(&mut ti, &outcome(Some(99)), &spec(2), now());
+        assert_eq!(ti.state, TaskState::Skipped);
+    }
+
+    #[test]
+    fn failure_with_tries_left_waits_for_its_retry_delay() {
+        let mut ti = running(1, 3);
+        settle(&mut ti, &outcome(Some(3)), &spec(2), now());
+        assert_eq!(ti.state, TaskState::UpForRetry);
+        assert_eq!(
+            ti.next_retry_at,
+            Some(now() + chrono::Duration::seconds(10))
+        );
+        assert_eq!(ti.error.as_deref(), Some("the task exited with code 3"));
+    }
+
+    #[test]
+    fn failure_on_the_last_try_fails() {
+        let mut ti = running(3, 3);
+        settle(&mut ti, &outcome(Some(1)), &spec(2), now());
+        assert_eq!(ti.state, TaskState::Failed);
+        assert_eq!(ti.next_retry_at, None);
+    }
+
+    #[test]
+    fn exit_0_with_a_protocol_error_timeout_or_lost_process_fails() {
+        let mut bad_metrics = outcome(Some(0));
+        bad_metrics.error = Some("CAMBIUM_METRICS must be a flat JSON object of numbers".into());
+        let mut timed_out = outcome(None);
+        timed_out.timed_out = true;
+        timed_out.error = Some("timed out after 1s".into());
+        let lost = lost_outcome(now(), "the try's process was lost");
+        for o in [bad_metrics, timed_out, lost] {
+            let mut ti = running(1, 1);
+            settle(&mut ti, &o, &spec(0), now());
+            assert_eq!(ti.state, TaskState::Failed, "{o:?}");
+            assert!(ti.error.is_some());
+        }
+    }
+
+    #[test]
+    fn a_killed_task_says_so() {
+        let mut ti = running(1, 1);
+        settle(&mut ti, &outcome(None), &spec(0), now());
+        assert_eq!(ti.state, TaskState::Failed);
+        assert_eq!(ti.error.as_deref(), Some("the task was killed by a signal"));
+    }
+}
