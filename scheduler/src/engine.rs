@@ -280,9 +280,9 @@ impl Engine {
     }
 
     fn next_wakeup(&self) -> DateTime<Utc> {
-        let mut wake = self.next_heartbeat.min(self.next_resync);
+        let mut wake = self.next_heartbeat;
         if self.opts.mode == Mode::Scheduler {
-            wake = wake.min(self.next_poll);
+            wake = wake.min(self.next_poll).min(self.next_resync);
             if let Some((at, _)) = self.due.first() {
                 wake = wake.min(*at);
             }
