@@ -507,19 +507,24 @@ impl Engine {
     /// on this machine, settles the rest as lost.
     async fn recover_orphans(&mut self, now: DateTime<Utc>) -> Result<(), cambium_store::Error> {
         let dead_after = chrono::Duration::from_std(self.opts.dead_after).unwrap_or_default();
-        let alive: HashSet<String> = self
-            .store
-            .schedulers()
-            .await?
-            .into_iter()
-            .filter(|s| {
+        let (alive, dead): (Vec<SchedulerRecord>, Vec<SchedulerRecord>) =
+            self.store.schedulers().await?.into_iter().partition(|s| {
                 s.id == self.opts.scheduler_id
                     || (s.heartbeat_at + dead_after > now
                         && (s.hostname != self.opts.hostname || pid_alive(s.pid)))
-            })
-            .map(|s| s.id)
-            .collect();
-        for ti in self.store.active_task_instances().await? {
+            });
+        let alive: HashSet<String> = alive.into_iter().map(|s| s.id).collect();
+        let active = self.store.active_task_instances().await?;
+        // A dead scheduler's record goes once none of its tries is left to take over.
+        for gone in dead {
+            if !active
+                .iter()
+                .any(|ti| ti.claimed_by.as_deref() == Some(gone.id.as_str()))
+            {
+                self.store.remove_scheduler(&gone.id).await?;
+            }
+        }
+        for ti in active {
             if ti.claimed_by.as_ref().is_some_and(|c| alive.contains(c)) {
                 continue;
             }
