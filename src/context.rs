@@ -84,14 +84,23 @@ impl Ctx {
     }
 
     /// Brings the store up to date with the DAGs folder (only changed files are parsed).
+    /// The folder must be the one the database's DAGs come from.
     pub async fn sync_dags(&self) -> CmdResult<DagProcessor> {
+        self.sync_with(self.dag_processor()).await
+    }
+
+    /// The same for a scheduler, whose folder becomes the database's DAGs folder.
+    pub async fn sync_dags_as_scheduler(&self) -> CmdResult<DagProcessor> {
+        self.sync_with(self.dag_processor().authoritative()).await
+    }
+
+    async fn sync_with(&self, mut processor: DagProcessor) -> CmdResult<DagProcessor> {
         if !self.global.dags.is_dir() {
             return Err(CliError::usage(format!(
                 "the DAGs folder {} does not exist; pass --dags DIR or set CAMBIUM_DAGS_FOLDER",
                 self.global.dags.display()
             )));
         }
-        let mut processor = self.dag_processor();
         processor.sync_once().await?;
         Ok(processor)
     }

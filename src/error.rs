@@ -52,6 +52,12 @@ impl From<cambium_scheduler::EngineError> for CliError {
     }
 }
 
+impl From<cambium_scheduler::SyncError> for CliError {
+    fn from(e: cambium_scheduler::SyncError) -> Self {
+        CliError::usage(e.to_string())
+    }
+}
+
 impl From<std::io::Error> for CliError {
     fn from(e: std::io::Error) -> Self {
         CliError::usage(e.to_string())

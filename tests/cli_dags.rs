@@ -176,3 +176,43 @@ fn completions_print_a_script() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stdout).contains("cambium"));
 }
+
+#[test]
+fn another_dags_folder_cannot_replace_the_databases_dags() {
+    let env = Env::new();
+    env.write_dag("two.rhai", TWO);
+    assert_eq!(
+        env.json(&["dags", "list"], 0).as_array().map(Vec::len),
+        Some(1)
+    );
+    let other = env.dir.path().join("other-dags");
+    std::fs::create_dir_all(&other).expect("other");
+    let out = env
+        .command_with_dags(&other, &["dags", "list"])
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("other-dags") && err.contains("come from"),
+        "{err}"
+    );
+    // Nothing was deactivated by the refused call.
+    assert_eq!(
+        env.json(&["dags", "list"], 0).as_array().map(Vec::len),
+        Some(1)
+    );
+    // Once the recorded folder is gone, another folder takes over.
+    std::fs::remove_dir_all(&env.dags).expect("remove");
+    let out = env
+        .command_with_dags(&other, &["--output", "json", "dags", "list"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
+}

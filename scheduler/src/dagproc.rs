@@ -12,6 +12,21 @@ use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 use tracing::{info, warn};
 
+/// The setting that records which DAGs folder a database's DAGs come from.
+pub const DAGS_FOLDER_SETTING: &str = "dags_folder";
+
+/// Why the DAGs folder could not be synced.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Store(#[from] cambium_store::Error),
+    /// The database's DAGs come from another folder: syncing this one would replace them.
+    #[error(
+        "this database's DAGs come from {recorded}, not {given}; pass --dags {recorded} (or set CAMBIUM_DAGS_FOLDER), or start `cambium scheduler --dags {given}` to move the deployment to {given}"
+    )]
+    OtherFolder { recorded: String, given: String },
+}
+
 /// DAGs that appeared or changed, and DAG ids that are gone.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DagUpdate {
@@ -26,6 +41,9 @@ pub struct DagProcessor {
     store: Store,
     paused_on_create: bool,
     seeded: bool,
+    /// A scheduler defines which folder the database's DAGs come from; other processes
+    /// (CLI commands) must use the same one.
+    authoritative: bool,
 }
 
 impl DagProcessor {
@@ -36,6 +54,36 @@ impl DagProcessor {
             store,
             paused_on_create,
             seeded: false,
+            authoritative: false,
+        }
+    }
+
+    /// Makes this processor the one that decides the database's DAGs folder (schedulers).
+    pub fn authoritative(mut self) -> Self {
+        self.authoritative = true;
+        self
+    }
+
+    /// Checks (or records) that the database's DAGs come from this folder.
+    async fn check_folder(&self) -> Result<(), SyncError> {
+        let given = std::fs::canonicalize(&self.root)
+            .unwrap_or_else(|_| self.root.clone())
+            .display()
+            .to_string();
+        match self.store.setting(DAGS_FOLDER_SETTING).await? {
+            Some(recorded) if recorded == given => Ok(()),
+            Some(recorded) if !self.authoritative && std::path::Path::new(&recorded).is_dir() => {
+                Err(SyncError::OtherFolder { recorded, given })
+            }
+            Some(recorded) => {
+                warn!(%recorded, %given, "this database's DAGs folder changes");
+                self.store.set_setting(DAGS_FOLDER_SETTING, &given).await?;
+                Ok(())
+            }
+            None => {
+                self.store.set_setting(DAGS_FOLDER_SETTING, &given).await?;
+                Ok(())
+            }
         }
     }
 
@@ -81,8 +129,9 @@ impl DagProcessor {
     }
 
     /// Parses what changed and writes it to the store in one transaction.
-    pub async fn sync_once(&mut self) -> Result<DagUpdate, cambium_store::Error> {
+    pub async fn sync_once(&mut self) -> Result<DagUpdate, SyncError> {
         if !self.seeded {
+            self.check_folder().await?;
             self.seed().await?;
             self.seeded = true;
         }

@@ -14,6 +14,6 @@ pub mod runs;
 pub mod time;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use dagproc::{DagProcessor, DagUpdate};
+pub use dagproc::{DagProcessor, DagUpdate, SyncError};
 pub use engine::{Engine, EngineError, EngineOptions, Mode};
 pub use paths::Home;

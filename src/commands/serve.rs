@@ -74,7 +74,7 @@ pub async fn shutdown_signal() {
 pub async fn scheduler(ctx: Ctx, banner: Option<String>) -> CmdResult<i32> {
     // Sync once before starting so the engine sees every DAG; the background processor
     // keeps the store current after that.
-    let processor = ctx.sync_dags().await?;
+    let processor = ctx.sync_dags_as_scheduler().await?;
     let errors = ctx.store.list_import_errors().await?;
     let dags = ctx.store.list_dags().await?;
     if let Some(banner) = banner {

@@ -59,11 +59,16 @@ impl Env {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
+        self.command_with_dags(&self.dags, args)
+    }
+
+    /// `cambium ARGS` with another DAGs folder than this environment's.
+    pub fn command_with_dags(&self, dags: &Path, args: &[&str]) -> Command {
         let mut cmd = Command::new(BIN);
         cmd.arg("--home")
             .arg(&self.home)
             .arg("--dags")
-            .arg(&self.dags)
+            .arg(dags)
             .args(args)
             .env_remove("CAMBIUM_HOME")
             .env_remove("CAMBIUM_DAGS_FOLDER")

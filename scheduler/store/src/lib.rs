@@ -16,6 +16,7 @@ mod pools;
 mod records;
 mod runs;
 mod schedulers;
+mod settings;
 mod store;
 mod tasks;
 mod url;

@@ -9,8 +9,31 @@ use std::collections::HashMap;
 contract!(
     pools_are_replaced,
     backfills_round_trip,
-    schedulers_heartbeat
+    schedulers_heartbeat,
+    settings_are_stored_and_replaced
 );
+
+async fn settings_are_stored_and_replaced(db: Db) {
+    let store = db.store().await;
+    assert_eq!(store.setting("dags_folder").await.expect("read"), None);
+    store
+        .set_setting("dags_folder", "/srv/dags")
+        .await
+        .expect("set");
+    assert_eq!(
+        store.setting("dags_folder").await.expect("read").as_deref(),
+        Some("/srv/dags")
+    );
+    store
+        .set_setting("dags_folder", "/other")
+        .await
+        .expect("replace");
+    assert_eq!(
+        store.setting("dags_folder").await.expect("read").as_deref(),
+        Some("/other")
+    );
+    assert_eq!(store.setting("missing").await.expect("read"), None);
+}
 
 async fn pools_are_replaced(db: Db) {
     let store = db.store().await;
