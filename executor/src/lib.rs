@@ -6,12 +6,14 @@
 //!
 //! Modules: `local` (the [`LocalExecutor`]), `supervise` (the supervisor's [`supervise::run`]),
 //! `files` (the try folder's files and `/proc` checks), `log` (timestamped, masked log lines),
-//! `outcome` (result and protocol files -> [`TryOutcome`]).
+//! `outcome` (result and protocol files -> [`TryOutcome`]), `standby` (supervisors started ahead
+//! of time for the local executor).
 
 pub mod files;
 pub mod local;
 pub mod log;
 pub mod outcome;
+mod standby;
 pub mod supervise;
 
 pub use local::LocalExecutor;

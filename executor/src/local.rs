@@ -1,9 +1,12 @@
 //! The local executor: each try runs under its own supervisor process (`cambium task
 //! supervise <try_dir>`, in its own process group), up to a number of slots at a time.
 //! Tries whose supervisor outlived a scheduler restart are adopted by watching its pid.
+//! With a dedicated supervisor binary, a few supervisors are kept started ahead of time
+//! (standbys, see `standby`), so a try does not wait for its supervisor's exec.
 
 use crate::files::{self, ProcessId};
 use crate::outcome::{self, Missing};
+use crate::standby::{self, Pool};
 use crate::{Error, Executor, TryEvent, TryKey, TryOutcome, TryRequest};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
@@ -19,6 +22,9 @@ use tokio::sync::mpsc::UnboundedSender;
 const KILL_ESCALATION: Duration = Duration::from_secs(5);
 /// How often an adopted supervisor (not our child) is checked.
 const ADOPT_POLL: Duration = Duration::from_millis(50);
+/// How many standby supervisors are kept ready by default (with a dedicated supervisor
+/// binary): one for the next try of a chain, one more for a try started alongside it.
+pub const DEFAULT_STANDBY: usize = 2;
 
 /// A try this executor is watching.
 #[derive(Debug, Clone)]
@@ -38,12 +44,16 @@ pub struct LocalExecutor {
     hostname: String,
     running: Arc<Mutex<HashMap<TryKey, Running>>>,
     generations: AtomicU64,
+    /// Supervisors started ahead of time; `None` when standbys are off.
+    standbys: Option<Pool>,
 }
 
 impl LocalExecutor {
     /// `supervisor`: the argv prefix that starts a supervisor, e.g. `[current_exe, "task",
     /// "supervise"]`; the try_dir is appended. At most `slots` tries run at once. Events
-    /// go to `events`.
+    /// go to `events`. When `supervisor` is a single program (a dedicated supervisor binary
+    /// that understands `--standby`), [`DEFAULT_STANDBY`] standby supervisors are kept
+    /// ready once the first try is submitted; see [`LocalExecutor::with_standby`].
     pub fn new(supervisor: Vec<String>, slots: usize, events: UnboundedSender<TryEvent>) -> Self {
         let hostname = nix::unistd::gethostname()
             .map(|h| h.to_string_lossy().into_owned())
@@ -55,7 +65,29 @@ impl LocalExecutor {
             hostname,
             running: Arc::new(Mutex::new(HashMap::new())),
             generations: AtomicU64::new(0),
+            standbys: None,
         }
+        .with_standby(DEFAULT_STANDBY)
+    }
+
+    /// Keeps up to `count` standby supervisors ready (0 turns them off). Standbys are only
+    /// used when the supervisor command is a single program, which is started as
+    /// `<program> --standby` and reads the try folder from its stdin; a longer command
+    /// (`cambium task supervise`) always starts one supervisor per try.
+    pub fn with_standby(mut self, count: usize) -> Self {
+        self.standbys = match self.supervisor.as_slice() {
+            [program] if count > 0 => Some(Pool::new(program.clone(), count)),
+            _ => None,
+        };
+        self
+    }
+
+    /// The pids of the standby supervisors ready now (they run no try).
+    pub fn standby_pids(&self) -> Vec<u32> {
+        self.standbys
+            .as_ref()
+            .map(Pool::ready_pids)
+            .unwrap_or_default()
     }
 
     fn running(&self) -> MutexGuard<'_, HashMap<TryKey, Running>> {
@@ -86,7 +118,8 @@ impl LocalExecutor {
         Ok(generation)
     }
 
-    /// Writes the try's folder and starts its supervisor; returns the supervisor.
+    /// Writes the try's folder and starts its supervisor (hands it to a standby when one
+    /// is ready); returns the supervisor.
     fn start(&self, request: &TryRequest) -> Result<tokio::process::Child, Error> {
         let Some((program, args)) = self.supervisor.split_first() else {
             return Err(Error::Other("no supervisor command is configured".into()));
@@ -104,6 +137,14 @@ impl LocalExecutor {
         }
         let spec = serde_json::to_vec(request).map_err(|e| Error::Other(e.to_string()))?;
         files::write_atomic(dir, files::SPEC, &spec)?;
+        if let Some(pool) = self.standbys.as_ref().filter(|_| standby::fits_a_line(dir)) {
+            while let Some(standby) = pool.take() {
+                match standby.hand_over(dir) {
+                    Ok(child) => return Ok(child),
+                    Err(e) => tracing::debug!("a standby supervisor could not take a try: {e}"),
+                }
+            }
+        }
         let child = tokio::process::Command::new(program)
             .args(args)
             .arg(dir)
@@ -171,6 +212,9 @@ impl Executor for LocalExecutor {
                 return Err(e);
             }
         };
+        if let Some(pool) = &self.standbys {
+            pool.refill(&handle);
+        }
         let pid = child.id().map_or(0, |p| p as i32);
         if let Some(entry) = self.running().get_mut(&key) {
             entry.supervisor_pid = pid;

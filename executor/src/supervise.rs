@@ -3,6 +3,10 @@
 //! SIGTERM/SIGINT to it, and writes `result.json`. It starts once per try and sits on the
 //! hot path, so it runs on one thread: a `poll(2)` loop over the two output pipes and a
 //! signalfd for the stop signals and SIGCHLD, with the timeouts as poll's timeout.
+//!
+//! In standby mode ([`run_standby`], `--standby`) the executor starts the supervisor ahead
+//! of time and hands it the try folder later as one line on its stdin, which takes the
+//! supervisor's own start-up off the critical path of a chain of tries.
 
 use crate::files::{self, ProcessId, TryResult};
 use crate::log::{LineBuffer, LogSink};
@@ -16,8 +20,9 @@ use nix::unistd::{access, AccessFlags, Pid};
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs::File;
-use std::io::{ErrorKind, Read};
+use std::io::{BufRead, ErrorKind, Read};
 use std::os::fd::{AsFd, OwnedFd};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
@@ -83,6 +88,33 @@ pub fn run(try_dir: &Path) -> i32 {
     };
     let result = supervise(&request, try_dir, &log, &signals);
     finish(try_dir, result, Some(&log))
+}
+
+/// The argument that starts a supervisor in standby mode (see [`run_standby`]).
+pub const STANDBY_ARG: &str = "--standby";
+
+/// Standby mode: waits for one line on stdin naming a try folder, then runs that try
+/// exactly like [`run`] and returns its exit code. EOF before a whole line or an empty line
+/// (the scheduler went away or is shutting down) returns 0 without doing anything.
+pub fn run_standby() -> i32 {
+    let mut line = Vec::new();
+    if let Err(e) = std::io::stdin().lock().read_until(b'\n', &mut line) {
+        eprintln!("cambium task supervise: could not read the try folder from stdin: {e}");
+        return 1;
+    }
+    match standby_try_dir(line) {
+        Some(try_dir) => run(&try_dir),
+        None => 0,
+    }
+}
+
+/// The try folder named by a standby's input line, which must end with a newline; `None`
+/// for EOF before a whole line or an empty line.
+fn standby_try_dir(mut line: Vec<u8>) -> Option<PathBuf> {
+    if line.pop() != Some(b'\n') || line.is_empty() {
+        return None;
+    }
+    Some(PathBuf::from(OsString::from_vec(line)))
 }
 
 /// A result for a try whose process never started.
@@ -433,6 +465,18 @@ mod tests {
         std::fs::write(&path, "#!/bin/sh\nexit 0\n").expect("write");
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).expect("chmod");
         path
+    }
+
+    #[test]
+    fn a_standby_line_names_the_try_folder_only_when_whole_and_not_empty() {
+        assert_eq!(
+            standby_try_dir(b"/tmp/a b/try\n".to_vec()),
+            Some(PathBuf::from("/tmp/a b/try"))
+        );
+        assert_eq!(standby_try_dir(Vec::new()), None);
+        assert_eq!(standby_try_dir(b"\n".to_vec()), None);
+        // Cut off before its newline: the scheduler died while writing.
+        assert_eq!(standby_try_dir(b"/tmp/partial".to_vec()), None);
     }
 
     #[test]

@@ -411,3 +411,248 @@ async fn a_chain_of_forty_trivial_tries_is_fast() {
     // ~100 ms in a release build on an idle machine; generous for debug builds under load.
     assert!(took < Duration::from_secs(4), "took {took:?}");
 }
+
+/// Whether `pid` is fully gone: not running and not left a zombie.
+fn reaped(pid: i32) -> bool {
+    !Path::new(&format!("/proc/{pid}")).exists()
+}
+
+async fn wait_reaped(pid: i32) {
+    for _ in 0..200 {
+        if reaped(pid) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    panic!("process {pid} is still there: {stat}");
+}
+
+/// Waits until `ex` has `n` standby supervisors ready; returns their pids.
+async fn standbys_ready(ex: &LocalExecutor, n: usize) -> Vec<u32> {
+    for _ in 0..500 {
+        let pids = ex.standby_pids();
+        if pids.len() >= n {
+            return pids;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("{n} standby supervisors never became ready");
+}
+
+/// Waits for `Finished` of `key`; returns the `Started` pid too.
+async fn started_and_finished(
+    rx: &mut UnboundedReceiver<TryEvent>,
+    key: TryKey,
+) -> (i64, TryOutcome) {
+    let mut pid = None;
+    loop {
+        let event = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an event within 20s")
+            .expect("channel open");
+        match event {
+            TryEvent::Started { key: k, pid: p, .. } if k == key => pid = Some(p),
+            TryEvent::Finished { key: k, outcome } if k == key => {
+                return (pid.expect("Started before Finished"), outcome);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_try_is_handed_to_a_ready_standby_supervisor() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (ex, mut rx) = executor(4);
+    assert!(ex.standby_pids().is_empty(), "none before the first try");
+    ex.submit(sh(root.path(), 1, "true")).expect("submit");
+    assert_eq!(finished(&mut rx, key(1)).await.exit_code, Some(0));
+    let standbys = standbys_ready(&ex, 2).await;
+    assert_eq!(standbys.len(), 2, "{standbys:?}");
+
+    let req = sh(root.path(), 2, "echo via standby; exit 5");
+    let (log, try_dir) = (req.log_path.clone(), req.try_dir.clone());
+    ex.submit(req).expect("submit");
+    let (pid, outcome) = started_and_finished(&mut rx, key(2)).await;
+    assert_eq!(pid, i64::from(standbys[0]));
+    assert_eq!(outcome.exit_code, Some(5));
+    assert_eq!(outcome.error, None);
+    assert_eq!(log_lines(&log), ["via standby"]);
+    // The standby wrote the pid file as itself before the task started.
+    let recorded = std::fs::read_to_string(try_dir.join("pid")).expect("pid file");
+    let recorded = ProcessId::parse(&recorded).expect("pid file parses");
+    assert_eq!(i64::from(recorded.pid), pid);
+    // A replacement is started in the background.
+    let now = standbys_ready(&ex, 2).await;
+    assert!(!now.contains(&standbys[0]), "{now:?}");
+}
+
+#[tokio::test]
+async fn a_dead_standby_is_skipped_and_the_try_still_runs() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (ex, mut rx) = executor(4);
+    ex.submit(sh(root.path(), 1, "true")).expect("submit");
+    assert_eq!(finished(&mut rx, key(1)).await.exit_code, Some(0));
+    let standbys = standbys_ready(&ex, 2).await;
+    for pid in &standbys {
+        let pid = nix::unistd::Pid::from_raw(*pid as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL).expect("kill");
+    }
+    // Let them die (they stay zombies until the executor reaps them).
+    for pid in &standbys {
+        while !gone(*pid as i32) {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    ex.submit(sh(root.path(), 2, "exit 6")).expect("submit");
+    let (pid, outcome) = started_and_finished(&mut rx, key(2)).await;
+    assert!(!standbys.contains(&(pid as u32)), "{pid} {standbys:?}");
+    assert_eq!(outcome.exit_code, Some(6));
+    for pid in standbys {
+        wait_reaped(pid as i32).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_quick_tries_work_and_no_standby_outlives_the_executor() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (ex, mut rx) = executor(4);
+    let mut pids = Vec::new();
+    for n in 0..30 {
+        ex.submit(sh(root.path(), n, &format!("exit {}", n % 3)))
+            .expect("submit");
+        let (pid, outcome) = started_and_finished(&mut rx, key(n)).await;
+        assert_eq!(outcome.exit_code, Some((n % 3) as i32), "try {n}");
+        pids.push(pid as i32);
+    }
+    // Two at once as well.
+    ex.submit(sh(root.path(), 100, "exit 0")).expect("submit");
+    ex.submit(sh(root.path(), 101, "exit 1")).expect("submit");
+    let mut codes = BTreeMap::new();
+    while codes.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(20), rx.recv())
+            .await
+            .expect("an event within 20s")
+            .expect("channel open");
+        match event {
+            TryEvent::Started { pid, .. } => pids.push(pid as i32),
+            TryEvent::Finished { key, outcome } => {
+                codes.insert(key.ti_id, outcome.exit_code);
+            }
+        }
+    }
+    assert_eq!(codes, BTreeMap::from([(100, Some(0)), (101, Some(1))]));
+    let standbys = standbys_ready(&ex, 2).await;
+    let mut distinct = pids.clone();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), pids.len(), "a supervisor ran two tries");
+    drop(ex);
+    for pid in standbys.iter().map(|p| *p as i32).chain(pids) {
+        wait_reaped(pid).await;
+    }
+}
+
+#[tokio::test]
+async fn standbys_can_be_turned_off() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (tx, mut rx) = unbounded_channel();
+    let ex = LocalExecutor::new(vec![SUPERVISOR.to_string()], 2, tx).with_standby(0);
+    for n in 0..3 {
+        ex.submit(sh(root.path(), n, "true")).expect("submit");
+        assert_eq!(finished(&mut rx, key(n)).await.exit_code, Some(0));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(ex.standby_pids().is_empty());
+}
+
+#[tokio::test]
+async fn a_supervisor_command_with_arguments_gets_no_standbys() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (tx, mut rx) = unbounded_channel();
+    // Like `cambium task supervise DIR`: the try folder is the last argument.
+    let command = vec![
+        "sh".to_string(),
+        "-c".to_string(),
+        format!("exec '{SUPERVISOR}' \"$0\""),
+    ];
+    let ex = LocalExecutor::new(command, 2, tx);
+    for n in 0..3 {
+        ex.submit(sh(root.path(), n, &format!("exit {n}")))
+            .expect("submit");
+        assert_eq!(finished(&mut rx, key(n)).await.exit_code, Some(n as i32));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(ex.standby_pids().is_empty());
+}
+
+/// A chain of `n` tries of `true`, each submitted when the one before finished.
+async fn chain(standby: usize, n: i64) -> Duration {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (tx, mut rx) = unbounded_channel();
+    let ex = LocalExecutor::new(vec![SUPERVISOR.to_string()], 4, tx).with_standby(standby);
+    if standby > 0 {
+        // Warm up as a running scheduler would be: the standbys are ready.
+        ex.submit(request(root.path(), -1, &["true"]))
+            .expect("submit");
+        finished(&mut rx, key(-1)).await;
+        standbys_ready(&ex, standby).await;
+    }
+    let begin = Instant::now();
+    for i in 0..n {
+        ex.submit(request(root.path(), i, &["true"]))
+            .expect("submit");
+        assert_eq!(finished(&mut rx, key(i)).await.exit_code, Some(0));
+    }
+    begin.elapsed()
+}
+
+/// `cargo test --release -p cambium-executor --test local -- --ignored --nocapture
+/// standby_chain_timing`
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run it by hand in release"]
+async fn standby_chain_timing() {
+    // Interleaved, so a busy moment of the machine hits every setting alike.
+    let settings = [0, 1, 2];
+    let mut runs = vec![Vec::new(); settings.len()];
+    for _ in 0..5 {
+        for (i, standby) in settings.iter().enumerate() {
+            runs[i].push(chain(*standby, 40).await);
+        }
+    }
+    for (standby, mut runs) in settings.into_iter().zip(runs) {
+        runs.sort();
+        eprintln!(
+            "standby={standby}: median {:?} of 40 tries; sorted runs {runs:?}",
+            runs[2]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_try_outlives_the_executor_but_its_standbys_do_not() {
+    let root = tempfile::tempdir().expect("tempdir");
+    let (ex, mut rx) = executor(4);
+    ex.submit(sh(root.path(), 1, "true")).expect("submit");
+    assert_eq!(finished(&mut rx, key(1)).await.exit_code, Some(0));
+    standbys_ready(&ex, 2).await;
+    let req = sh(root.path(), 2, "sleep 2.5; exit 3");
+    let try_dir = req.try_dir.clone();
+    ex.submit(req).expect("submit");
+    let supervisor = match rx.recv().await.expect("event") {
+        TryEvent::Started { pid, .. } => pid as i32,
+        other => panic!("unexpected {other:?}"),
+    };
+    let standbys = standbys_ready(&ex, 2).await;
+    assert!(!standbys.contains(&(supervisor as u32)));
+    // The scheduler goes away: its standbys see EOF and exit while the try runs on (no
+    // standby's stdin leaked into the try's supervisor).
+    drop(ex);
+    for pid in &standbys {
+        wait_reaped(*pid as i32).await;
+    }
+    assert!(!gone(supervisor), "the try's supervisor should still run");
+    let result = wait_for_file(&try_dir.join("result.json")).await;
+    assert!(result.contains("\"exit_code\": 3"), "{result}");
+}

@@ -97,3 +97,87 @@ fn a_task_ignoring_sigterm_is_killed_3s_later() {
         "{took:?}"
     );
 }
+
+fn standby() -> std::process::Child {
+    Command::new(SUPERVISOR)
+        .arg("--standby")
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .expect("start a standby supervisor")
+}
+
+fn exits_within(child: &mut std::process::Child, limit: Duration) -> std::process::ExitStatus {
+    let begin = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().expect("try_wait") {
+            return status;
+        }
+        assert!(begin.elapsed() < limit, "still running after {limit:?}");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_standby_supervisor_exits_quietly_on_eof_or_an_empty_line() {
+    // EOF: the scheduler went away.
+    let mut child = standby();
+    drop(child.stdin.take());
+    assert_eq!(
+        exits_within(&mut child, Duration::from_secs(5)).code(),
+        Some(0)
+    );
+
+    // An empty line.
+    let mut child = standby();
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::io::Write::write_all(&mut stdin, b"\n").expect("write");
+    assert_eq!(
+        exits_within(&mut child, Duration::from_secs(5)).code(),
+        Some(0)
+    );
+    drop(stdin);
+
+    // Half a line and then EOF: the scheduler died while writing; nothing is run.
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_spec(dir.path(), "echo ran", None);
+    let mut child = standby();
+    let mut stdin = child.stdin.take().expect("stdin");
+    std::io::Write::write_all(&mut stdin, dir.path().as_os_str().as_encoded_bytes())
+        .expect("write");
+    drop(stdin);
+    assert_eq!(
+        exits_within(&mut child, Duration::from_secs(5)).code(),
+        Some(0)
+    );
+    assert!(!dir.path().join(files::RESULT).exists());
+    assert!(!dir.path().join(files::PID).exists());
+}
+
+#[test]
+fn a_standby_supervisor_runs_the_try_it_is_given() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write_spec(dir.path(), "echo from standby; exit 7", None);
+    let mut child = standby();
+    // Started well before it gets its try.
+    std::thread::sleep(Duration::from_millis(50));
+    let mut stdin = child.stdin.take().expect("stdin");
+    let mut line = dir.path().as_os_str().as_encoded_bytes().to_vec();
+    line.push(b'\n');
+    std::io::Write::write_all(&mut stdin, &line).expect("write");
+    drop(stdin);
+    assert_eq!(
+        exits_within(&mut child, Duration::from_secs(10)).code(),
+        Some(0)
+    );
+    let result: TryResult =
+        serde_json::from_slice(&std::fs::read(dir.path().join(files::RESULT)).expect("result"))
+            .expect("parse result");
+    assert_eq!(result.exit_code, Some(7));
+    let pid = std::fs::read_to_string(dir.path().join(files::PID)).expect("pid");
+    assert_eq!(
+        files::ProcessId::parse(&pid).expect("pid").pid,
+        child.id() as i32
+    );
+    let log = std::fs::read_to_string(dir.path().join("try.log")).expect("log");
+    assert!(log.contains("] from standby\n"), "{log}");
+}

@@ -1,12 +1,18 @@
-//! A stand-alone try supervisor (`cambium-task-supervise <try_dir>`), the same as
+//! A stand-alone try supervisor (`cambium-task-supervise <try_dir>`, or
+//! `cambium-task-supervise --standby` to read the try folder from stdin), the same as
 //! `cambium task supervise <try_dir>`; used by the executor's tests.
 
+use cambium_executor::supervise;
+
 fn main() {
-    let Some(try_dir) = std::env::args_os().nth(1) else {
-        eprintln!("usage: cambium-task-supervise <try_dir>");
+    let Some(arg) = std::env::args_os().nth(1) else {
+        eprintln!("usage: cambium-task-supervise <try_dir> | --standby");
         std::process::exit(2);
     };
-    std::process::exit(cambium_executor::supervise::run(std::path::Path::new(
-        &try_dir,
-    )));
+    let code = if arg == supervise::STANDBY_ARG {
+        supervise::run_standby()
+    } else {
+        supervise::run(std::path::Path::new(&arg))
+    };
+    std::process::exit(code);
 }
