@@ -240,6 +240,23 @@ impl Engine {
         }
     }
 
+    /// Starts the engine without running its loop: registers it, loads DAGs and active
+    /// runs, recovers orphaned tries. With [`Engine::tick`], this lets tests drive the
+    /// engine one step at a time with an injected clock instead of sleeping.
+    pub async fn start(&mut self) -> Result<(), EngineError> {
+        self.startup().await
+    }
+
+    /// One step of the loop without waiting: takes the executor events already reported,
+    /// then plans, claims, commits and starts tries as the running loop would.
+    pub async fn tick(&mut self) -> Result<(), EngineError> {
+        while let Ok(ev) = self.events.try_recv() {
+            self.on_event(ev);
+        }
+        self.step().await?;
+        Ok(())
+    }
+
     async fn startup(&mut self) -> Result<(), EngineError> {
         let now = self.clock.now();
         self.heartbeat(now).await?;

@@ -1,0 +1,247 @@
+//! The engine stepped one tick at a time with an injected clock (no sleeping) over a real
+//! SQLite store, with an executor scripted by the test: retries wait for their delay on the
+//! clock, and scheduled runs follow it.
+
+use cambium_dag::{DagSpec, RetryBackoff, RunState, RunType, TaskOptions, TaskSpec, TaskState};
+use cambium_executor::{Error, Executor, TryEvent, TryKey, TryOutcome, TryRequest};
+use cambium_scheduler::runs::create_manual_run;
+use cambium_scheduler::{Engine, EngineOptions, Home, ManualClock, Mode};
+use cambium_store::{RunFilter, Store};
+use chrono::{DateTime, TimeZone, Utc};
+use serde_json::{json, Map};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// Records what it is asked to run; the test decides how each try ends.
+struct Scripted {
+    submitted: Mutex<Vec<TryRequest>>,
+    events: UnboundedSender<TryEvent>,
+}
+
+impl Scripted {
+    fn submitted(&self) -> Vec<TryRequest> {
+        self.submitted.lock().expect("lock").clone()
+    }
+
+    fn finish(&self, key: TryKey, exit_code: i32, at: DateTime<Utc>) {
+        let outcome = TryOutcome {
+            exit_code: Some(exit_code),
+            timed_out: false,
+            lost: false,
+            started_at: Some(at),
+            ended_at: at,
+            output: None,
+            metrics: Map::new(),
+            error: None,
+        };
+        self.events
+            .send(TryEvent::Finished { key, outcome })
+            .expect("engine listening");
+    }
+}
+
+impl Executor for Scripted {
+    fn name(&self) -> &'static str {
+        "scripted"
+    }
+
+    fn submit(&self, request: TryRequest) -> Result<(), Error> {
+        let key = request.key;
+        self.submitted.lock().expect("lock").push(request);
+        let _ = self.events.send(TryEvent::Started {
+            key,
+            pid: 1,
+            hostname: "test".into(),
+            at: Utc::now(),
+        });
+        Ok(())
+    }
+
+    fn kill(&self, _key: TryKey) {}
+
+    fn adopt(&self, _key: TryKey, _try_dir: PathBuf) {}
+
+    fn free_slots(&self) -> usize {
+        16
+    }
+}
+
+fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("valid time")
+}
+
+fn dag(schedule: Option<&str>, retries: u32, retry_delay: Duration) -> DagSpec {
+    let mut options = Map::new();
+    options.insert("cmd".into(), json!("true"));
+    DagSpec {
+        dag_id: "d".into(),
+        file: "d.rhai".into(),
+        schedule: schedule.map(String::from),
+        timezone: "UTC".into(),
+        start_date: Some(at(2026, 11, 1, 0)),
+        end_date: None,
+        catchup: true,
+        max_active_runs: 16,
+        max_active_tasks: 16,
+        params: Map::new(),
+        triggers: vec![],
+        on_failure: None,
+        on_retry: None,
+        on_success: None,
+        sla: None,
+        tags: vec![],
+        description: None,
+        owner: None,
+        tasks: vec![TaskSpec {
+            task_id: "a".into(),
+            operator: "command".into(),
+            options,
+            common: TaskOptions {
+                retries,
+                retry_delay,
+                retry_backoff: RetryBackoff::Fixed,
+                ..TaskOptions::default()
+            },
+        }],
+        edges: vec![],
+    }
+}
+
+struct Harness {
+    _dir: tempfile::TempDir,
+    store: Store,
+    clock: Arc<ManualClock>,
+    executor: Arc<Scripted>,
+    engine: Engine,
+}
+
+async fn harness(spec: &DagSpec, now: DateTime<Utc>) -> Harness {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("cambium.db").display());
+    let store = Store::connect(&url).await.expect("connect");
+    store.migrate().await.expect("migrate");
+    store
+        .sync_dag_file(
+            "d.rhai",
+            "hash",
+            std::slice::from_ref(spec),
+            &[],
+            false,
+            now,
+        )
+        .await
+        .expect("sync");
+    let clock = Arc::new(ManualClock::new(now));
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let executor = Arc::new(Scripted {
+        submitted: Mutex::new(Vec::new()),
+        events: tx.clone(),
+    });
+    let opts = EngineOptions::new(Home::new(dir.path()), Mode::Scheduler);
+    let mut engine = Engine::new(store.clone(), executor.clone(), tx, rx, clock.clone(), opts);
+    engine.start().await.expect("start");
+    Harness {
+        _dir: dir,
+        store,
+        clock,
+        executor,
+        engine,
+    }
+}
+
+#[tokio::test]
+async fn a_retry_waits_for_its_delay_on_the_injected_clock() {
+    let now = at(2026, 11, 23, 12);
+    let spec = dag(None, 1, Duration::from_secs(3600));
+    let mut h = harness(&spec, now).await;
+    let run = create_manual_run(&h.store, &spec, Map::new(), None, now, false)
+        .await
+        .expect("run");
+
+    h.engine.tick().await.expect("tick");
+    let first = h.executor.submitted();
+    assert_eq!(first.len(), 1, "the root task starts at once");
+    assert_eq!(first[0].key.try_number, 1);
+    assert_eq!(first[0].argv, ["sh", "-c", "true"]);
+
+    h.executor.finish(first[0].key, 1, now);
+    h.engine.tick().await.expect("tick");
+    let tis = h.store.task_instances(run.id).await.expect("tis");
+    assert_eq!(tis[0].state, TaskState::UpForRetry);
+    assert_eq!(tis[0].next_retry_at, Some(now + chrono::Duration::hours(1)));
+
+    // Nothing happens before the delay has passed on the clock...
+    h.clock.advance(chrono::Duration::minutes(59));
+    h.engine.tick().await.expect("tick");
+    assert_eq!(h.executor.submitted().len(), 1);
+
+    // ...and the second try starts once it has.
+    h.clock.advance(chrono::Duration::minutes(2));
+    h.engine.tick().await.expect("tick");
+    let tries = h.executor.submitted();
+    assert_eq!(tries.len(), 2);
+    assert_eq!(tries[1].key.try_number, 2);
+
+    h.executor.finish(tries[1].key, 0, h.clock_now());
+    h.engine.tick().await.expect("tick");
+    let done = h
+        .store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(done.state, RunState::Success);
+    let tis = h.store.task_instances(run.id).await.expect("tis");
+    assert_eq!((tis[0].state, tis[0].try_number), (TaskState::Success, 2));
+}
+
+#[tokio::test]
+async fn scheduled_runs_follow_the_injected_clock() {
+    let now = at(2026, 11, 3, 12);
+    let spec = dag(Some("@daily"), 0, Duration::from_secs(30));
+    let mut h = harness(&spec, now).await;
+    h.engine.tick().await.expect("tick");
+    let scheduled = |runs: &[cambium_store::RunRecord]| -> Vec<String> {
+        runs.iter()
+            .filter(|r| r.run_type == RunType::Scheduled)
+            .map(|r| r.run_id.clone())
+            .collect()
+    };
+    let filter = RunFilter {
+        dag_id: Some("d".into()),
+        oldest_first: true,
+        ..RunFilter::default()
+    };
+    let runs = h.store.list_runs(&filter).await.expect("runs");
+    assert_eq!(
+        scheduled(&runs),
+        [
+            "scheduled__2026-11-01T00:00:00+00:00",
+            "scheduled__2026-11-02T00:00:00+00:00"
+        ],
+        "catchup: one run per complete interval since the start date"
+    );
+    // Nothing more until the next interval ends.
+    h.clock.set(at(2026, 11, 3, 23));
+    h.engine.tick().await.expect("tick");
+    assert_eq!(h.store.list_runs(&filter).await.expect("runs").len(), 2);
+    h.clock
+        .set(at(2026, 11, 4, 0) + chrono::Duration::seconds(1));
+    h.engine.tick().await.expect("tick");
+    let runs = h.store.list_runs(&filter).await.expect("runs");
+    assert_eq!(
+        scheduled(&runs).last().map(String::as_str),
+        Some("scheduled__2026-11-03T00:00:00+00:00")
+    );
+}
+
+impl Harness {
+    fn clock_now(&self) -> DateTime<Utc> {
+        use cambium_scheduler::Clock;
+        self.clock.now()
+    }
+}
