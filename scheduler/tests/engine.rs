@@ -245,3 +245,49 @@ impl Harness {
         self.clock.now()
     }
 }
+
+#[tokio::test]
+async fn a_backfill_never_takes_the_slots_of_the_schedule() {
+    use cambium_scheduler::runs::{plan_backfill, start_backfill, BackfillRequest, Rerun};
+    let now = at(2026, 11, 3, 12);
+    let mut spec = dag(Some("@daily"), 0, Duration::from_secs(30));
+    spec.start_date = Some(at(2026, 10, 1, 0));
+    spec.catchup = false;
+    spec.max_active_runs = 1;
+    let mut h = harness(&spec, now).await;
+    // A ten-day backfill is queued before the scheduler gets to the schedule.
+    let (start, end) = (at(2026, 10, 1, 0), at(2026, 10, 10, 0));
+    let plan = plan_backfill(&h.store, &spec, start, end, Rerun::None)
+        .await
+        .expect("plan");
+    assert_eq!(plan.len(), 10);
+    let request = BackfillRequest {
+        start,
+        end,
+        rerun: Rerun::None,
+        max_active_runs: 1,
+    };
+    start_backfill(&h.store, &spec, &plan, request, now)
+        .await
+        .expect("backfill");
+
+    h.engine.tick().await.expect("tick");
+    let started: Vec<String> = h
+        .executor
+        .submitted()
+        .iter()
+        .map(|r| r.run_id.clone())
+        .collect();
+    assert!(
+        started.contains(&"scheduled__2026-11-02T00:00:00+00:00".to_string()),
+        "the scheduled run starts next to the backfill: {started:?}"
+    );
+    let backfill_runs = started
+        .iter()
+        .filter(|r| r.starts_with("backfill__"))
+        .count();
+    assert_eq!(
+        backfill_runs, 1,
+        "the backfill keeps to its own max_active_runs: {started:?}"
+    );
+}
