@@ -1128,24 +1128,6 @@ mod tests {
 
     fn spec(retries: u32) -> DagSpec {
         DagSpec {
-            dag_id: "d".into(),
-            file: "d.rhai".into(),
-            schedule: None,
-            timezone: "UTC".into(),
-            start_date: None,
-            end_date: None,
-            catchup: false,
-            max_active_runs: 16,
-            max_active_tasks: 16,
-            params: Map::new(),
-            triggers: vec![],
-            on_failure: None,
-            on_retry: None,
-            on_success: None,
-            sla: None,
-            tags: vec![],
-            description: None,
-            owner: None,
             tasks: vec![TaskSpec {
                 task_id: "a".into(),
                 operator: "command".into(),
@@ -1157,7 +1139,7 @@ mod tests {
                     ..TaskOptions::default()
                 },
             }],
-            edges: vec![],
+            ..DagSpec::new("d", "d.rhai")
         }
     }
 

@@ -138,24 +138,6 @@ mod tests {
 
     fn spec(tasks: &[(&str, TriggerRule)], edges: &[(&str, &str)]) -> DagSpec {
         DagSpec {
-            dag_id: "d".into(),
-            file: "d.rhai".into(),
-            schedule: None,
-            timezone: "UTC".into(),
-            start_date: None,
-            end_date: None,
-            catchup: false,
-            max_active_runs: 16,
-            max_active_tasks: 16,
-            params: Default::default(),
-            triggers: vec![],
-            on_failure: None,
-            on_retry: None,
-            on_success: None,
-            sla: None,
-            tags: vec![],
-            description: None,
-            owner: None,
             tasks: tasks
                 .iter()
                 .map(|(id, rule)| TaskSpec {
@@ -172,6 +154,7 @@ mod tests {
                 .iter()
                 .map(|(a, b)| (a.to_string(), b.to_string()))
                 .collect(),
+            ..DagSpec::new("d", "d.rhai")
         }
     }
 

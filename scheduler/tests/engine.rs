@@ -78,24 +78,9 @@ fn dag(schedule: Option<&str>, retries: u32, retry_delay: Duration) -> DagSpec {
     let mut options = Map::new();
     options.insert("cmd".into(), json!("true"));
     DagSpec {
-        dag_id: "d".into(),
-        file: "d.rhai".into(),
         schedule: schedule.map(String::from),
-        timezone: "UTC".into(),
         start_date: Some(at(2026, 11, 1, 0)),
-        end_date: None,
         catchup: true,
-        max_active_runs: 16,
-        max_active_tasks: 16,
-        params: Map::new(),
-        triggers: vec![],
-        on_failure: None,
-        on_retry: None,
-        on_success: None,
-        sla: None,
-        tags: vec![],
-        description: None,
-        owner: None,
         tasks: vec![TaskSpec {
             task_id: "a".into(),
             operator: "command".into(),
@@ -107,7 +92,7 @@ fn dag(schedule: Option<&str>, retries: u32, retry_delay: Duration) -> DagSpec {
                 ..TaskOptions::default()
             },
         }],
-        edges: vec![],
+        ..DagSpec::new("d", "d.rhai")
     }
 }
 

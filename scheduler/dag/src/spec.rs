@@ -178,6 +178,33 @@ impl std::str::FromStr for TriggerRule {
 }
 
 impl DagSpec {
+    /// A DAG with no tasks and the contract's defaults: manual (no schedule), UTC, no
+    /// catchup, 16 active runs and tasks.
+    pub fn new(dag_id: &str, file: &str) -> DagSpec {
+        DagSpec {
+            dag_id: dag_id.to_string(),
+            file: file.to_string(),
+            schedule: None,
+            timezone: "UTC".into(),
+            start_date: None,
+            end_date: None,
+            catchup: false,
+            max_active_runs: 16,
+            max_active_tasks: 16,
+            params: Map::new(),
+            triggers: Vec::new(),
+            on_failure: None,
+            on_retry: None,
+            on_success: None,
+            sla: None,
+            tags: Vec::new(),
+            description: None,
+            owner: None,
+            tasks: Vec::new(),
+            edges: Vec::new(),
+        }
+    }
+
     /// The task with this id.
     pub fn task(&self, task_id: &str) -> Option<&TaskSpec> {
         self.tasks.iter().find(|t| t.task_id == task_id)
