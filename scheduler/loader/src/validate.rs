@@ -151,28 +151,7 @@ pub fn validate_dag(
     if let Err(e) = check_id("DAG", &raw.id) {
         r.add(raw.pos, e);
     }
-    let mut spec = DagSpec {
-        dag_id: raw.id.clone(),
-        file: file.to_string(),
-        schedule: None,
-        timezone: "UTC".into(),
-        start_date: None,
-        end_date: None,
-        catchup: false,
-        max_active_runs: 16,
-        max_active_tasks: 16,
-        params: Map::new(),
-        triggers: Vec::new(),
-        on_failure: None,
-        on_retry: None,
-        on_success: None,
-        sla: None,
-        tags: Vec::new(),
-        description: None,
-        owner: None,
-        tasks: Vec::new(),
-        edges: Vec::new(),
-    };
+    let mut spec = DagSpec::new(&raw.id, file);
     let dag_names: Vec<&str> = dag_options().iter().map(|o| o.name).collect();
     let mut dates: Vec<(&str, &str)> = Vec::new();
     let mut default_args: Option<&Map<String, Value>> = None;
