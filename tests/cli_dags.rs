@@ -19,13 +19,7 @@ fn dags_list_has_the_contract_shape() {
     let items = list.as_array().expect("array");
     assert_eq!(items.len(), 1);
     let d = &items[0];
-    let mut keys: Vec<&str> = d
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = common::sorted_keys(d);
     assert_eq!(
         keys,
         ["dag_id", "file", "next_run", "paused", "schedule", "tags", "tasks", "timezone"]

@@ -52,13 +52,7 @@ a >> b;
         ],
         0,
     );
-    let mut keys: Vec<&str> = run
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    keys.sort();
+    let keys = common::sorted_keys(&run);
     assert_eq!(
         keys,
         [
@@ -81,13 +75,7 @@ a >> b;
         .as_str()
         .is_some_and(|t| t.starts_with("2026-11-20T00:00:00") && t.ends_with("+00:00")));
     let a = task(&run, "a");
-    let mut tkeys: Vec<&str> = a
-        .as_object()
-        .expect("object")
-        .keys()
-        .map(String::as_str)
-        .collect();
-    tkeys.sort();
+    let tkeys = common::sorted_keys(a);
     assert_eq!(
         tkeys,
         [

@@ -98,12 +98,7 @@ fn depends_on_past_waits_for_the_previous_run() {
         1,
     );
     assert_eq!(task(&first, "a")["state"], "failed");
-    let second = String::from_utf8_lossy(
-        &env.run(&["dags", "trigger", "past", "--logical-date", "2026-01-02"])
-            .stdout,
-    )
-    .trim()
-    .to_string();
+    let second = env.trigger(&["past", "--logical-date", "2026-01-02"]);
     wait_for(Duration::from_secs(10), || {
         let r = env.json(&["runs", "show", &second, "--dag", "past"], 0);
         (task(&r, "b")["state"] == "success").then_some(())

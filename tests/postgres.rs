@@ -39,17 +39,7 @@ fn two_schedulers_never_start_a_try_twice() {
     env.json(&["dags", "list"], 0);
     let s1 = env.scheduler();
     let s2 = env.scheduler();
-    let mut run_ids = Vec::new();
-    for _ in 0..3 {
-        let out = env.run(&["dags", "trigger", "wide"]);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        run_ids.push(String::from_utf8_lossy(&out.stdout).trim().to_string());
-    }
+    let run_ids: Vec<String> = (0..3).map(|_| env.trigger(&["wide"])).collect();
     for run_id in &run_ids {
         let done = wait_for(Duration::from_secs(60), || {
             let r = env.json(&["runs", "show", run_id], 0);
@@ -85,14 +75,7 @@ fn the_scheduler_rides_out_lost_database_connections() {
         ),
     );
     let scheduler = env.scheduler();
-    let out = env.run(&["dags", "trigger", "steady"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let run_id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let run_id = env.trigger(&["steady"]);
     wait_for(Duration::from_secs(10), || {
         let r = env.json(&["runs", "show", &run_id], 0);
         (task(&r, "a")["state"] == "running").then_some(())

@@ -201,9 +201,7 @@ fn kill_9_mid_run_loses_nothing_and_reruns_nothing() {
         ),
     );
     let mut scheduler = env.scheduler();
-    let run_id = String::from_utf8_lossy(&env.run(&["dags", "trigger", "crash"]).stdout)
-        .trim()
-        .to_string();
+    let run_id = env.trigger(&["crash"]);
     wait_for(Duration::from_secs(10), || {
         let r = env.json(&["runs", "show", &run_id], 0);
         (task(&r, "b")["state"] == "running").then_some(())
@@ -237,9 +235,7 @@ fn logs_follow_streams_until_the_try_ends() {
         "let d = dag(\"slow\", #{});\nd.command(\"a\", #{ cmd: \"for i in 1 2 3; do echo line $i; sleep 0.3; done\" });\n",
     );
     let _scheduler = env.scheduler();
-    let run_id = String::from_utf8_lossy(&env.run(&["dags", "trigger", "slow"]).stdout)
-        .trim()
-        .to_string();
+    let run_id = env.trigger(&["slow"]);
     wait_for(Duration::from_secs(10), || {
         let r = env.json(&["runs", "show", &run_id], 0);
         (task(&r, "a")["try_number"] == 1).then_some(())

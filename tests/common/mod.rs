@@ -106,6 +106,21 @@ impl Env {
         })
     }
 
+    /// Runs `cambium dags trigger ARGS` (without waiting), asserting success; returns the
+    /// run id it prints.
+    pub fn trigger(&self, args: &[&str]) -> String {
+        let mut all = vec!["dags", "trigger"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "cambium {all:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
     /// Starts `cambium scheduler` in the background; stopped when the guard drops.
     pub fn scheduler(&self) -> Proc {
         let log = self.dir.path().join(format!("scheduler-{}.log", unique()));
@@ -268,4 +283,16 @@ pub fn task<'a>(run: &'a Value, task_id: &str) -> &'a Value {
         .as_array()
         .and_then(|ts| ts.iter().find(|t| t["task_id"] == task_id))
         .unwrap_or_else(|| panic!("no task {task_id} in {run}"))
+}
+
+/// The keys of a JSON object, sorted.
+pub fn sorted_keys(v: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = v
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {v}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    keys
 }
