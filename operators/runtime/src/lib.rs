@@ -1,0 +1,1 @@
+//! Runs built-in operators inside a task process.
