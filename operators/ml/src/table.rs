@@ -20,6 +20,8 @@ pub enum ColumnType {
     Int,
     Float,
     Bool,
+    /// Serialized as `"str"`; `"string"` (the name messages use) is accepted too.
+    #[serde(alias = "string")]
     Str,
 }
 
