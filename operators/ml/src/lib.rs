@@ -10,7 +10,7 @@
 //!   numbers matching numpy's defaults;
 //! - [`schema`]: [`infer_schema`] from statistics, or a curated file via
 //!   [`Schema::from_json`];
-//! - [`validate`]: [`validate`](validate()) statistics against a schema and a baseline,
+//! - [`validate`](mod@validate): [`validate`](validate()) statistics against a schema and a baseline,
 //!   giving [`Anomalies`];
 //! - [`drift`]: the distances used for drift (Jensen–Shannon for numeric features,
 //!   L-infinity for categorical ones), with their formulas;

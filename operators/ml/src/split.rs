@@ -161,7 +161,10 @@ fn push_value(key: &mut String, column: &Column, i: usize) {
     let _ = match column {
         Column::Int(v) => v[i].map(|x| write!(key, "{x}")),
         Column::Float(v) => v[i].map(|x| write!(key, "{x}")),
-        Column::Bool(v) => v[i].map(|b| write!(key, "{b}")),
+        Column::Bool(v) => v[i].map(|b| {
+            key.push_str(if b { "true" } else { "false" });
+            Ok(())
+        }),
         Column::Str(v) => v[i].as_deref().map(|s| {
             key.push_str(s);
             Ok(())

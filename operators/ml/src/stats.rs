@@ -167,7 +167,12 @@ pub fn compute_statistics(table: &Table) -> DatasetStatistics {
 
 /// Computes the statistics of one column.
 pub fn feature_statistics(name: &str, column: &Column) -> FeatureStatistics {
-    let missing = (0..column.len()).filter(|&i| column.is_missing(i)).count() as u64;
+    let missing = match column {
+        Column::Int(v) => v.iter().filter(|x| x.is_none()).count(),
+        Column::Float(v) => v.iter().filter(|x| x.is_none()).count(),
+        Column::Bool(v) => v.iter().filter(|x| x.is_none()).count(),
+        Column::Str(v) => v.iter().filter(|x| x.is_none()).count(),
+    } as u64;
     let count = column.len() as u64 - missing;
     let (numeric, categorical) = match column {
         Column::Int(v) => (

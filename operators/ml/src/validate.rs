@@ -6,6 +6,10 @@
 //! (missing, wrong type, low presence, NaN values, out of range, out of domain, drift), then
 //! unexpected features in data order. A data set with no rows gets only `empty_data`,
 //! `missing_feature`, `wrong_type` and `unexpected_feature` checks.
+//!
+//! Domains are checked against the statistics' frequency table, so when that table was
+//! truncated (more than [`crate::stats::MAX_TOP_VALUES`] distinct values) the rarest values
+//! go unchecked.
 
 use std::collections::HashSet;
 
