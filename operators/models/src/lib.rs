@@ -1,7 +1,13 @@
 //! Cambium's trainable side, free of IO: feature transforms fitted on a train split and
-//! applied the same way at serving time, the built-in models (on smartcore), evaluation
-//! metrics, and the [`Predictor`](predictor) that pairs a transform with a model.
+//! applied the same way at serving time ([`transform`]), the built-in models on smartcore
+//! ([`model`]), evaluation metrics matching scikit-learn ([`metrics`]), and the
+//! [`Predictor`] that pairs a fitted transform with a model for the CLI and the HTTP
+//! predict route.
 
+pub mod metrics;
+pub mod model;
 pub mod transform;
 
+pub use metrics::{ClassProbabilities, MetricsError};
+pub use model::{Model, ModelError, Prediction, Task, TrainedModel};
 pub use transform::{fit, FeatureMatrix, TransformError, TransformGraph, TransformSpec};
