@@ -6,8 +6,10 @@
 
 pub mod metrics;
 pub mod model;
+pub mod predictor;
 pub mod transform;
 
 pub use metrics::{ClassProbabilities, MetricsError};
 pub use model::{Model, ModelError, Prediction, Task, TrainedModel};
+pub use predictor::{PredictError, Predictor};
 pub use transform::{fit, FeatureMatrix, TransformError, TransformGraph, TransformSpec};

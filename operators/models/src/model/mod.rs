@@ -1,18 +1,18 @@
 //! Built-in models: training one of smartcore's algorithms on a [`FeatureMatrix`] and a
 //! label column, the saved [`TrainedModel`], and its [`Prediction`]s.
 //!
-//! Algorithms and their hyperparameters (JSON numbers or numeric strings; defaults in
-//! brackets):
-//! - `logistic_regression` (classification, binary or multiclass): `alpha` [1.0], the L2
+//! Algorithms and their hyperparameters (JSON numbers or numeric strings; defaults
+//! in parentheses):
+//! - `logistic_regression` (classification, binary or multiclass): `alpha` (1.0), the L2
 //!   penalty; smartcore minimizes `sum(log loss) + alpha/2 |w|²`, so `alpha = 1/C` of
 //!   scikit-learn and the default matches its `C = 1`.
-//! - `linear_regression` (regression): `alpha` [0.0]; above 0 it is ridge regression.
-//! - `ridge` (regression): `alpha` [1.0], as scikit-learn's `Ridge` (intercept unpenalized).
-//! - `decision_tree` (both): `max_depth` [none], `min_samples_split` [2], `min_samples_leaf`
-//!   [1], `seed` [0], and for classification `criterion` [`gini`|`entropy`|`classification_error`].
-//! - `random_forest` (both): `n_trees` [100], `max_depth`, `min_samples_split`,
-//!   `min_samples_leaf`, `max_features` [none: sqrt of the feature count for
-//!   classification], `seed` [0], and for classification `criterion`.
+//! - `linear_regression` (regression): `alpha` (0.0); above 0 it is ridge regression.
+//! - `ridge` (regression): `alpha` (1.0), as scikit-learn's `Ridge` (intercept unpenalized).
+//! - `decision_tree` (both): `max_depth` (none), `min_samples_split` (2), `min_samples_leaf`
+//!   (1), `seed` (0), and for classification `criterion` (`gini`|`entropy`|`classification_error`).
+//! - `random_forest` (both): `n_trees` (100), `max_depth`, `min_samples_split`,
+//!   `min_samples_leaf`, `max_features` (none: sqrt of the feature count for
+//!   classification), `seed` (0), and for classification `criterion`.
 //!
 //! Training is deterministic: the same data, hyperparameters and seed give the same model.
 
