@@ -3,6 +3,8 @@
 //! Airflow's variables and macros), and the built-in operators' own logic (`command` turns
 //! rendered options into a process to run).
 
+pub mod catalog;
 pub mod command;
 pub mod registry;
 pub mod template;
+pub mod tune;

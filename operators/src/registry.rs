@@ -112,11 +112,11 @@ static COMMAND_OPTIONS: [OptionSpec; 2] = [
     ),
 ];
 
-static OPERATORS: [OperatorSpec; 1] = [OperatorSpec {
+static COMMAND: OperatorSpec = OperatorSpec {
     name: "command",
     doc: "runs a shell command or an argv as a process",
     options: &COMMAND_OPTIONS,
-}];
+};
 
 static COMMON_TASK_OPTIONS: [OptionSpec; 17] = [
     opt(
@@ -363,13 +363,13 @@ static DAG_OPTIONS: [OptionSpec; 17] = [
 ];
 
 /// Every registered operator.
-pub fn operators() -> &'static [OperatorSpec] {
-    &OPERATORS
+pub fn operators() -> impl Iterator<Item = &'static OperatorSpec> + Clone {
+    std::iter::once(&COMMAND).chain(crate::catalog::CATALOG.iter())
 }
 
 /// The operator with this name.
 pub fn operator(name: &str) -> Option<&'static OperatorSpec> {
-    OPERATORS.iter().find(|o| o.name == name)
+    operators().find(|o| o.name == name)
 }
 
 /// The options every task takes (the "Options every task takes" table of `dag-files.md`).
@@ -485,7 +485,8 @@ mod tests {
             Some(OptionType::StringOrArray)
         );
         assert!(operator("comand").is_none());
-        assert_eq!(operators().len(), 1);
+        assert_eq!(operators().count(), 16);
+        assert!(operators().all(|o| o.options.iter().all(|x| !x.doc.is_empty())));
     }
 
     #[test]

@@ -929,6 +929,7 @@ impl Engine {
                 continue;
             };
             let max_tasks = run.spec.max_active_tasks;
+            let group_full = group_is_full(&run.spec, &run.tis, &run.tis[i].task_id);
             let ti = &mut run.tis[i];
             let pool_slots = self
                 .pools
@@ -937,7 +938,7 @@ impl Engine {
                 .unwrap_or(self.opts.default_pool_slots);
             let pool_used = by_pool.get(&ti.pool).copied().unwrap_or(0);
             let dag_used = by_dag.get(&ti.dag_id).copied().unwrap_or(0);
-            if free == 0 || pool_used >= pool_slots || dag_used >= max_tasks {
+            if free == 0 || pool_used >= pool_slots || dag_used >= max_tasks || group_full {
                 if ti.state == TaskState::None {
                     ti.state = TaskState::Scheduled;
                     self.pending.push((TaskState::None, ti.clone()));
@@ -1096,6 +1097,26 @@ impl Engine {
             let _ = self.self_events.send(TryEvent::Finished { key, outcome });
         }
     }
+}
+
+/// Whether the task's group (a tune task's trials) already runs as many tasks in this run
+/// as the group allows.
+fn group_is_full(spec: &DagSpec, tis: &[TaskInstance], task_id: &str) -> bool {
+    let Some(group) = spec.task(task_id).and_then(|t| t.common.group.as_ref()) else {
+        return false;
+    };
+    let Some(&limit) = spec.task_groups.get(group) else {
+        return false;
+    };
+    let active = tis
+        .iter()
+        .filter(|t| t.state.is_active())
+        .filter(|t| {
+            spec.task(&t.task_id)
+                .is_some_and(|s| s.common.group.as_ref() == Some(group))
+        })
+        .count();
+    active >= limit as usize
 }
 
 /// Appends one timestamped line to a try's log (for failures before the process starts).

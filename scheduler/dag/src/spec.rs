@@ -39,6 +39,10 @@ pub struct DagSpec {
     pub tasks: Vec<TaskSpec>,
     /// Dependencies as `(upstream, downstream)` task ids, without duplicates.
     pub edges: Vec<(String, String)>,
+    /// Task groups and how many of a group's tasks may run at once in one run (a tune
+    /// task's `max_parallel_trials`).
+    #[serde(default)]
+    pub task_groups: BTreeMap<String, u32>,
 }
 
 /// One task of a DAG.
@@ -78,6 +82,10 @@ pub struct TaskOptions {
     pub outlets: Vec<String>,
     pub cache: bool,
     pub doc: Option<String>,
+    /// The task group whose per-run limit applies (see `DagSpec::task_groups`); tune
+    /// trials share their tune task's group.
+    #[serde(default)]
+    pub group: Option<String>,
 }
 
 impl Default for TaskOptions {
@@ -100,6 +108,7 @@ impl Default for TaskOptions {
             outlets: Vec::new(),
             cache: false,
             doc: None,
+            group: None,
         }
     }
 }
@@ -202,6 +211,7 @@ impl DagSpec {
             owner: None,
             tasks: Vec::new(),
             edges: Vec::new(),
+            task_groups: BTreeMap::new(),
         }
     }
 

@@ -82,9 +82,11 @@ fn to_json(
     dag: Option<usize>,
     pos: Pos,
     errors: &mut Vec<RawError>,
+    decl: &Declarations,
 ) -> Vec<(String, Value)> {
     let mut out = Vec::with_capacity(opts.len());
     for (key, value) in opts {
+        let value = handles_to_ids(value, decl);
         match rhai::serde::from_dynamic::<Value>(&value) {
             Ok(v) => out.push((key.to_string(), v)),
             Err(_) => errors.push(RawError {
@@ -100,12 +102,50 @@ fn to_json(
     out
 }
 
+/// Replaces task handles (in maps and arrays too) by their task ids, so `input: split` names
+/// the upstream task `split`. A handle of another DAG is kept, and so rejected by `to_json`.
+fn handles_to_ids(value: Dynamic, decl: &Declarations) -> Dynamic {
+    if let Some(handle) = value.clone().try_cast::<TaskHandle>() {
+        return match decl
+            .dags
+            .get(handle.dag)
+            .and_then(|d| d.tasks.get(handle.task))
+        {
+            Some(task) => Dynamic::from(task.id.clone()),
+            None => value,
+        };
+    }
+    if value.is_map() {
+        if let Some(map) = value.clone().try_cast::<Map>() {
+            let out: Map = map
+                .into_iter()
+                .map(|(k, v)| (k, handles_to_ids(v, decl)))
+                .collect();
+            return Dynamic::from_map(out);
+        }
+    }
+    if value.is_array() {
+        if let Some(items) = value.clone().try_cast::<Array>() {
+            let out: Array = items.into_iter().map(|v| handles_to_ids(v, decl)).collect();
+            return Dynamic::from_array(out);
+        }
+    }
+    value
+}
+
 fn declare_dag(state: &Shared, ctx: &NativeCallContext, id: &str, opts: Map) -> DagHandle {
     let pos = Pos::from_rhai(ctx.call_position());
     let mut st = lock(state);
     let index = st.dags.len();
     let mut errors = Vec::new();
-    let opts = to_json(opts, &format!("DAG '{id}'"), Some(index), pos, &mut errors);
+    let opts = to_json(
+        opts,
+        &format!("DAG '{id}'"),
+        Some(index),
+        pos,
+        &mut errors,
+        &st,
+    );
     if let Some(prev) = st.dags.iter().find(|d| d.id == id) {
         errors.push(RawError {
             dag: Some(index),
@@ -138,7 +178,14 @@ fn declare_task(
     let pos = Pos::from_rhai(ctx.call_position());
     let mut st = lock(state);
     let mut errors = Vec::new();
-    let opts = to_json(opts, &format!("task '{id}'"), Some(d.dag), pos, &mut errors);
+    let opts = to_json(
+        opts,
+        &format!("task '{id}'"),
+        Some(d.dag),
+        pos,
+        &mut errors,
+        &st,
+    );
     st.errors.extend(errors);
     let Some(dag) = st.dags.get_mut(d.dag) else {
         return TaskHandle {

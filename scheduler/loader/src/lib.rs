@@ -10,6 +10,7 @@
 //! file's other DAGs load.
 
 mod api;
+pub mod expand;
 mod folder;
 mod sandbox;
 mod source;

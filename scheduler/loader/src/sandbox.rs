@@ -135,7 +135,7 @@ fn function_not_found(signature: &str) -> String {
         None => (signature.trim(), ""),
     };
     let first = args.split(", ").next().unwrap_or("");
-    let ops = || operators().iter().map(|o| o.name);
+    let ops = || operators().map(|o| o.name);
     let is_operator = ops().any(|o| o == name);
     match (first, name) {
         ("Dag", "task") => "d.task(...) takes a task id, an operator name and an options map: d.task(\"id\", \"command\", #{ ... })".into(),
@@ -181,7 +181,7 @@ mod tests {
             function_not_found("comand (Dag, &str | ImmutableString | String, Map)"),
             "unknown operator 'comand' (did you mean 'command'?)"
         );
-        assert!(function_not_found("zzzzzz (Dag)").contains("methods: command, task, chain"));
+        assert!(function_not_found("zzzzzz (Dag)").contains("methods: command, query, export"));
         assert!(function_not_found("command (Dag, i64, Map)").contains("d.command(\"id\""));
         assert!(function_not_found("aftr (Task, Task)").contains("did you mean 'after'"));
         assert!(function_not_found("foo (i64)").starts_with("unknown function"));

@@ -107,7 +107,7 @@ fn apply_common(opts: &mut TaskOptions, key: &str, value: &Value, who: &str) -> 
         "outlets" if value.as_array().is_some_and(|a| !a.is_empty()) => {
             return Err(not_available(key, who))
         }
-        "cache" if value.as_bool() == Some(true) => return Err(not_available(key, who)),
+        "cache" => opts.cache = value.as_bool().unwrap_or_default(),
         "pool" => opts.pool = text.to_string(),
         "priority" => opts.priority = int_in(value, i64::from(i32::MIN), key, who)?,
         "env" => {
@@ -272,6 +272,24 @@ pub fn validate_dag(
         }
     }
     check_edges(&mut r, raw, &mut spec);
+    if r.errors.is_empty() {
+        let mut problems = crate::expand::add_reference_edges(&mut spec);
+        problems.extend(crate::expand::expand_tunes(&mut spec));
+        for p in problems {
+            let pos = raw
+                .tasks
+                .iter()
+                .find(|t| t.id == p.task_id)
+                .map_or(raw.pos, |t| {
+                    let path: Vec<&str> = p.path.iter().map(String::as_str).collect();
+                    src.key_pos(t.pos, &path)
+                });
+            r.add(pos, p.message);
+        }
+        if r.errors.is_empty() {
+            check_implied_cycles(&mut r, raw, &spec);
+        }
+    }
 
     if r.errors.is_empty() {
         Ok(spec)
@@ -335,7 +353,7 @@ fn validate_task(
     }
     let op = operator(&task.operator);
     if op.is_none() {
-        let message = match closest(&task.operator, operators().iter().map(|o| o.name)) {
+        let message = match closest(&task.operator, operators().map(|o| o.name)) {
             Some(s) => format!(
                 "unknown operator '{}' for {who} (did you mean '{s}'?)",
                 task.operator
@@ -344,13 +362,21 @@ fn validate_task(
                 "unknown operator '{}' for {who}; known operators: {}",
                 task.operator,
                 operators()
-                    .iter()
                     .map(|o| o.name)
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
         };
         r.add(task.pos, message);
+    }
+    if cambium_operators::catalog::NOT_YET.contains(&task.operator.as_str()) {
+        r.add(
+            task.pos,
+            format!(
+                "operator '{}' of {who} is not available yet in this version of Cambium; remove the task",
+                task.operator
+            ),
+        );
     }
     let mut known: Vec<&str> = op
         .map(|o| o.options.iter().map(|x| x.name).collect())
@@ -392,12 +418,31 @@ fn validate_task(
             );
         }
     }
+    if common.cache && task.operator == "command" {
+        r.add(
+            r.src.key_pos(task.pos, &["cache"]),
+            format!("option 'cache' of {who}: a command's outputs cannot be reused; cache works for the built-in operators"),
+        );
+    }
     (r.errors.len() == before).then(|| TaskSpec {
         task_id: task.id.clone(),
         operator: task.operator.clone(),
         options,
         common,
     })
+}
+
+/// After the implied edges: a reference against the declared dependencies closes a cycle.
+fn check_implied_cycles(r: &mut Report, raw: &RawDag, spec: &DagSpec) {
+    let ids: Vec<String> = spec.tasks.iter().map(|t| t.task_id.clone()).collect();
+    if let Ok(graph) = DagGraph::new(&ids, &spec.edges) {
+        for cycle in graph.cycles() {
+            r.add(
+                raw.pos,
+                format!("{cycle} (an option naming an upstream task implies a dependency)"),
+            );
+        }
+    }
 }
 
 /// Deduplicates the edges and reports cycles at the dependency that closes each one.

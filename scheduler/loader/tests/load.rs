@@ -316,10 +316,14 @@ d.command("b", #{ cmd: "", outlets: [], cache: false, executor: "docker" });
         "resources",
         "pull_policy",
         "outlets",
-        "cache",
     ] {
         assert!(not_yet(key), "{key} not refused: {m:?}");
     }
+    assert!(
+        m.iter()
+            .any(|x| x.contains("'cache'") && x.contains("cannot be reused")),
+        "{m:?}"
+    );
     assert!(
         m.iter().any(|x| x.contains("'docker' is not an executor")),
         "{m:?}"
