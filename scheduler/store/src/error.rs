@@ -24,6 +24,27 @@ pub enum Error {
     /// A stored JSON or enum value could not be read back.
     #[error("corrupt value in the metadata database: {0}")]
     Corrupt(String),
+    /// An artifact id that is not in the store (an execution's input, a model version's
+    /// artifact).
+    #[error("there is no artifact with id {0} in the metadata database")]
+    UnknownArtifact(i64),
+    /// An execution id that is not in the store (what a cached execution was reused from).
+    #[error("there is no execution with id {0} in the metadata database")]
+    UnknownExecution(i64),
+    /// No model of this name is registered.
+    #[error("there is no model named '{0}' in the registry")]
+    UnknownModel(String),
+    /// The model exists but has no such version.
+    #[error("model '{name}' has no version {version}")]
+    UnknownVersion { name: String, version: i64 },
+    /// The model exists but this alias was never set.
+    #[error("model '{name}' has no alias '{alias}'")]
+    UnknownAlias { name: String, alias: String },
+    /// The alias points at the first version it ever pointed at.
+    #[error(
+        "cannot roll back alias '{alias}' of model '{name}': there is no earlier version to roll back to"
+    )]
+    NoRollback { name: String, alias: String },
 }
 
 impl Error {
@@ -60,6 +81,19 @@ impl Error {
             }
             _ => false,
         }
+    }
+}
+
+/// `err` as `unknown()` when it is a foreign-key violation (a referenced row is missing),
+/// else as a database error.
+pub(crate) fn on_missing_reference(err: sqlx::Error, unknown: impl FnOnce() -> Error) -> Error {
+    let missing = err
+        .as_database_error()
+        .is_some_and(|d| matches!(d.kind(), sqlx::error::ErrorKind::ForeignKeyViolation));
+    if missing {
+        unknown()
+    } else {
+        Error::Database(err)
     }
 }
 

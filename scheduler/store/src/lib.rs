@@ -7,13 +7,21 @@
 //! of queries serves both backends. Every state change of a task instance is a
 //! compare-and-set on its current state, which is what lets several schedulers share one
 //! Postgres without ever starting a try twice.
+//!
+//! It also holds ML lineage and the model registry: every operator execution with the
+//! artifacts it read and wrote (`record_execution`, one transaction), the lookups behind
+//! `cambium lineage`, the execution cache and "previous span" baselines; and numbered versions
+//! of named models with aliases such as `production`, their history, promotion and rollback.
 
+mod artifacts;
 mod backfills;
 mod codec;
 mod dags;
 mod error;
+mod ml_records;
 mod pools;
 mod records;
+mod registry;
 mod runs;
 mod schedulers;
 mod settings;
@@ -22,5 +30,6 @@ mod tasks;
 mod url;
 
 pub use error::{Error, Result};
+pub use ml_records::*;
 pub use records::*;
 pub use store::{Backend, Store};

@@ -1,6 +1,6 @@
 //! The `Store`: one pool, one set of runtime-checked queries for SQLite and Postgres.
 //! This module connects, migrates and checks; the queries live in `dags`, `runs`, `tasks`,
-//! `pools`, `backfills` and `schedulers`.
+//! `pools`, `backfills`, `schedulers`, `settings`, `artifacts` and `registry`.
 
 use crate::error::{Error, Result};
 use crate::url;

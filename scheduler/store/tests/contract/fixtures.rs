@@ -1,7 +1,7 @@
 //! Records to feed the store.
 
 use cambium_dag::{DagSpec, ImportError, RunType, TaskOptions, TaskSpec};
-use cambium_store::{NewRun, TaskSeed};
+use cambium_store::{NewArtifact, NewExecution, NewRun, TaskSeed};
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
@@ -51,6 +51,8 @@ pub fn dag(dag_id: &str, file: &str, tasks: &[&str]) -> DagSpec {
             .windows(2)
             .map(|w| (w[0].to_string(), w[1].to_string()))
             .collect(),
+        // Fields added to the spec later keep their defaults.
+        ..DagSpec::new(dag_id, file)
     }
 }
 
@@ -89,4 +91,33 @@ pub fn seeds(task_ids: &[&str]) -> Vec<TaskSeed> {
             max_tries: 3,
         })
         .collect()
+}
+
+/// An execution of `operator` by task `task_id` of run `run_id` of DAG `d`, try 1, that ran
+/// from `t(secs)` to `t(secs + 5)`.
+pub fn execution(run_id: &str, task_id: &str, operator: &str, secs: i64) -> NewExecution {
+    NewExecution {
+        dag_id: "d".into(),
+        run_id: run_id.into(),
+        task_id: task_id.into(),
+        try_number: 1,
+        operator: operator.into(),
+        operator_version: "0.1.0".into(),
+        options: json!({"input": "split", "splits": {"train": 8, "eval": 2}, "seed": null}),
+        cache_key: format!("key-{run_id}-{task_id}"),
+        cached_from: None,
+        started: t(secs),
+        ended: t(secs + 5),
+    }
+}
+
+/// An output artifact whose URI and fingerprint follow from its kind and name.
+pub fn artifact(kind: &str, name: &str) -> NewArtifact {
+    NewArtifact {
+        kind: kind.into(),
+        name: name.into(),
+        uri: format!("file:///artifacts/{kind}/{name}"),
+        fingerprint: format!("sha256:{kind}-{name}"),
+        properties: json!({"rows": 120, "split": name, "columns": ["a", "b"]}),
+    }
 }
