@@ -28,10 +28,12 @@ macro_rules! contract {
     };
 }
 
+mod artifacts;
 mod connect;
 mod dags;
 mod fixtures;
 mod harness;
 mod misc;
+mod registry;
 mod runs;
 mod tasks;
