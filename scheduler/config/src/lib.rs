@@ -20,7 +20,7 @@ mod validate;
 use std::path::Path;
 
 pub use error::{ConfigError, Result};
-pub use model::{Config, SchedulerConfig, ARTIFACTS_STORE};
+pub use model::{Config, SchedulerConfig, ARTIFACTS_STORE, WAREHOUSE_CONN};
 pub use secret::{mask_url, Secret};
 
 /// The configuration file's name inside the home folder.

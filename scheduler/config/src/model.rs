@@ -10,6 +10,8 @@ use crate::secret::Secret;
 
 /// The name of the store that holds task outputs and models; always present.
 pub const ARTIFACTS_STORE: &str = "artifacts";
+/// The connection every home has unless configured otherwise: a SQLite "warehouse" file.
+pub const WAREHOUSE_CONN: &str = "warehouse";
 
 /// Everything in `cambium.toml`, after the environment has been overlaid.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -54,11 +56,19 @@ impl Config {
         config
     }
 
-    /// Adds `artifacts = file://<home>/artifacts` unless an `artifacts` store is configured.
+    /// Adds `artifacts = file://<home>/artifacts` unless an `artifacts` store is configured,
+    /// and the connection `warehouse = sqlite://<home>/warehouse.db` (the example DAG's
+    /// warehouse) unless a `warehouse` connection is configured.
     pub(crate) fn add_default_stores(&mut self, home: &Path) {
         self.stores
             .entry(ARTIFACTS_STORE.to_string())
             .or_insert_with(|| artifacts_url(home));
+        if !self.connections.contains_key(WAREHOUSE_CONN) {
+            let absolute = std::path::absolute(home).unwrap_or_else(|_| home.to_path_buf());
+            let url = format!("sqlite://{}", absolute.join("warehouse.db").display());
+            self.connections
+                .insert(WAREHOUSE_CONN.to_string(), Secret::new(url));
+        }
     }
 
     /// The slots of a pool: its `[pools]` entry, or `scheduler.default_pool_slots` for the

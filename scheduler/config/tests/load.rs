@@ -41,7 +41,10 @@ fn defaults_without_a_file() {
     assert!(!s.paused_on_create);
     assert_eq!(s.parse_timeout, Duration::from_secs(2));
     assert!(config.pools.is_empty());
-    assert!(config.connections.is_empty());
+    assert_eq!(config.connections.len(), 1);
+    assert!(config.connections["warehouse"]
+        .expose()
+        .ends_with("/warehouse.db"));
     assert_eq!(config.database_url, None);
     assert_eq!(config.stores.len(), 1);
     assert_eq!(config.stores["artifacts"], artifacts_url(dir.path()));
