@@ -8,6 +8,7 @@ use crate::codec::{
 use crate::error::{on_missing_reference, Error, Result};
 use crate::ml_records::{ArtifactRecord, ExecutionRecord, NewArtifact, NewExecution};
 use crate::store::Store;
+use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 
 /// The columns `execution_from_row` reads, from `executions e`.
@@ -87,8 +88,8 @@ fn execution_record(id: i64, e: &NewExecution) -> Result<ExecutionRecord> {
 }
 
 /// A time truncated to what the store keeps.
-fn stored_time(t: chrono::DateTime<chrono::Utc>) -> Result<chrono::DateTime<chrono::Utc>> {
-    chrono::DateTime::from_timestamp_micros(micros(t))
+fn stored_time(t: DateTime<Utc>) -> Result<DateTime<Utc>> {
+    DateTime::from_timestamp_micros(micros(t))
         .ok_or_else(|| Error::Corrupt(format!("{t} cannot be stored")))
 }
 

@@ -343,10 +343,10 @@ impl Store {
     }
 
     async fn with_aliases(&self, versions: Vec<ModelVersion>) -> Result<Vec<ModelVersion>> {
-        let Some(first) = versions.first() else {
+        let Some(name) = versions.first().map(|v| v.name.clone()) else {
             return Ok(versions);
         };
-        let mut aliases = self.aliases_by_version(&first.name.clone()).await?;
+        let mut aliases = self.aliases_by_version(&name).await?;
         Ok(versions
             .into_iter()
             .map(|v| ModelVersion {

@@ -2,7 +2,7 @@
 
 use crate::fixtures::{artifact, execution, t};
 use crate::harness::Db;
-use cambium_store::{ArtifactRecord, Error, ExecutionRecord, NewExecution, Store};
+use cambium_store::{ArtifactRecord, Error, ExecutionRecord, NewArtifact, NewExecution, Store};
 use serde_json::json;
 
 contract!(
@@ -14,7 +14,8 @@ contract!(
     previous_artifact_skips_the_given_run,
 );
 
-/// Records `e` with no inputs and one output per `(kind, name)`.
+/// Records `e` reading `inputs` (`(role, artifact id)`) and writing one artifact per
+/// `(kind, name)`.
 async fn produce(
     store: &Store,
     e: &NewExecution,
@@ -387,7 +388,7 @@ async fn cached_execution_is_the_latest_with_its_key(db: Db) {
     };
     let reuse_out: Vec<_> = second_out
         .iter()
-        .map(|a| cambium_store::NewArtifact {
+        .map(|a| NewArtifact {
             kind: a.kind.clone(),
             name: a.name.clone(),
             uri: a.uri.clone(),
