@@ -108,9 +108,6 @@ pub enum Error {
     #[error("column '{column}' of the query result {problem}")]
     SqlColumn { column: String, problem: String },
 
-    #[error("the batch sink failed: {0}")]
-    Sink(Box<Error>),
-
     #[error("background task failed: {0}")]
     Join(String),
 }
@@ -132,7 +129,6 @@ impl Error {
                     | object_store::Error::Unauthenticated { .. }
                     | object_store::Error::AlreadyExists { .. }
             ),
-            Error::Sink(inner) => inner.is_retryable(),
             Error::InvalidStores(all) => all.iter().all(Error::is_retryable),
             _ => false,
         }

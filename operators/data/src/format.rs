@@ -11,7 +11,9 @@ use crate::error::{Error, Result};
 ///   keeps every column's type exactly. Reading supports Snappy-compressed and
 ///   uncompressed files.
 /// - `csv`: a header line, then one line per row, RFC 4180 quoting. Missing values are
-///   empty fields; an empty string is written `""`. Types are inferred on reading.
+///   empty fields; an empty string is written `""`. CSV carries no types: they are
+///   inferred on reading, so a string column whose values all look like numbers reads
+///   back as numbers.
 /// - `jsonl`: one JSON object per line. Missing values (and non-finite floats, which JSON
 ///   can't hold) are `null`.
 #[derive(

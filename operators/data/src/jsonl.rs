@@ -286,10 +286,12 @@ impl JsonlReader {
                         "column '{key}' is new; the file changed while it was read"
                     ))
                 })?;
-                let col = &mut columns[i];
-                // Pad columns this row skipped so far (a key can't repeat in one object).
-                pad(col, rows);
-                push(col, value).map_err(|v| {
+                if columns[i].len() > rows {
+                    return Err(self
+                        .lines
+                        .error(format!("key '{key}' appears twice in one object")));
+                }
+                push(&mut columns[i], value).map_err(|v| {
                     self.lines.error(format!(
                         "column '{key}': {v} is not {}; the file changed while it was read",
                         self.types[i]
@@ -394,6 +396,8 @@ mod tests {
         );
         let err = read("{\"a\":[1]}\n").unwrap_err().to_string();
         assert!(err.contains("nested array"), "{err}");
+        let err = read("{\"a\":1,\"a\":2}\n").unwrap_err().to_string();
+        assert!(err.contains("key 'a' appears twice"), "{err}");
         let err = read("[1,2]\n").unwrap_err().to_string();
         assert!(
             err.contains("line 1") && err.contains("JSON object"),

@@ -490,7 +490,9 @@ pub fn resolve_uri(uri: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
     // store with no prefix.
     let url: StoreUrl = uri.parse()?;
     let (whole, key) = match url {
-        StoreUrl::File { .. } => unreachable_file(uri)?,
+        StoreUrl::File { .. } => {
+            return Err(bad("file URIs are resolved as local paths".to_string()))
+        }
         StoreUrl::Memory { name, prefix } => (
             StoreUrl::Memory {
                 name,
@@ -526,13 +528,6 @@ pub fn resolve_uri(uri: &str) -> Result<(Arc<dyn ObjectStore>, Path)> {
     let (store, _) = whole.connect()?;
     let path = Path::parse(&key).map_err(|e| bad(e.to_string()))?;
     Ok((store, path))
-}
-
-fn unreachable_file(uri: &str) -> Result<(StoreUrl, String)> {
-    Err(Error::InvalidStoreUrl {
-        url: uri.to_string(),
-        reason: "file URIs are resolved as local paths".to_string(),
-    })
 }
 
 /// The configured stores, by name. Clients are made on first use and then reused.
