@@ -212,6 +212,7 @@ impl StoreUrl {
 mod cloud {
     use super::*;
 
+    #[cfg(not(all(feature = "s3", feature = "gcs", feature = "azure")))]
     fn missing(url: &str, kind: &'static str, feature: &'static str) -> Error {
         Error::MissingFeature {
             url: url.to_string(),
