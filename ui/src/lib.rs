@@ -3,6 +3,8 @@
 //! the web UI issue) the HTTP API. For now this crate holds only these views; the axum API
 //! and the web pages join it in their own issue.
 
+pub mod lineage;
+
 use cambium_dag::{DagSpec, ImportError};
 use cambium_store::{RunRecord, TaskInstance};
 use chrono::{DateTime, SecondsFormat, Utc};
