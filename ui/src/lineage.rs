@@ -64,7 +64,7 @@ impl Target {
         if let Ok(id) = text.parse::<i64>() {
             return Ok(Target::Artifact(id));
         }
-        if let Some((name, version)) = text.rsplit_once(|c| c == ':' || c == '@') {
+        if let Some((name, version)) = text.rsplit_once([':', '@']) {
             let version = version.trim().parse::<i64>().map_err(|_| bad())?;
             let name = name.trim();
             if name.is_empty() {
