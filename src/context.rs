@@ -15,6 +15,8 @@ pub struct Ctx {
     pub home: Home,
     pub config: cambium_config::Config,
     pub store: Store,
+    /// The database URL the store was opened with.
+    pub database_url: String,
 }
 
 impl Ctx {
@@ -50,6 +52,7 @@ impl Ctx {
             home,
             config,
             store,
+            database_url: url,
         })
     }
 

@@ -55,6 +55,10 @@ pub struct TryRequest {
     pub try_dir: PathBuf,
     /// The try's log file (stdout and stderr, one `[timestamp] line` per line).
     pub log_path: PathBuf,
+    /// For a built-in operator: what its `cambium task operator` process runs (an
+    /// `Invocation` of `cambium-operators`), read back from `spec.json`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub operator: Option<Value>,
 }
 
 /// How a try ended.

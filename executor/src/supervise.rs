@@ -516,6 +516,7 @@ mod tests {
             secrets: vec![],
             try_dir: dir.to_path_buf(),
             log_path: dir.join("try.log"),
+            operator: None,
         }
     }
 

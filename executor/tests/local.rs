@@ -46,6 +46,7 @@ fn request(root: &Path, n: i64, argv: &[&str]) -> TryRequest {
         timeout: None,
         secrets: vec![],
         log_path: root.join("logs").join(format!("t{n}.log")),
+        operator: None,
         try_dir,
     }
 }

@@ -25,6 +25,7 @@ fn write_spec(dir: &Path, script: &str, timeout: Option<Duration>) {
         secrets: vec![],
         try_dir: dir.to_path_buf(),
         log_path: dir.join("try.log"),
+        operator: None,
     };
     std::fs::write(
         dir.join(files::SPEC),

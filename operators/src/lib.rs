@@ -5,6 +5,7 @@
 
 pub mod catalog;
 pub mod command;
+pub mod invocation;
 pub mod registry;
 pub mod template;
 pub mod tune;

@@ -55,6 +55,8 @@ pub struct EngineOptions {
     pub resync: Duration,
     /// Strings masked in task logs.
     pub secrets: Vec<String>,
+    /// How built-in operators' processes are started.
+    pub runtime: crate::request::OperatorRuntime,
 }
 
 impl EngineOptions {
@@ -76,6 +78,7 @@ impl EngineOptions {
             poll: Duration::from_millis(50),
             resync: Duration::from_secs(1),
             secrets: Vec::new(),
+            runtime: Default::default(),
         }
     }
 }
@@ -1069,6 +1072,7 @@ impl Engine {
                 &ti,
                 outputs,
                 &self.opts.secrets,
+                &self.opts.runtime,
             ),
             None => Err(format!(
                 "task '{}' is no longer in DAG '{}'",

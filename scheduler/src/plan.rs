@@ -81,6 +81,12 @@ pub fn plan_run(
                 changed = true;
                 continue;
             };
+            if excluded_by_branch(spec, tis, &index, &ti.task_id) {
+                states[i] = TaskState::Skipped;
+                plan.skip.push(i);
+                changed = true;
+                continue;
+            }
             let upstream = spec
                 .upstream_of(&ti.task_id)
                 .filter_map(|u| index.get(u).map(|&j| states[j]));
@@ -113,6 +119,32 @@ pub fn plan_run(
         plan.finished = Some(run_outcome(spec, tis, &states));
     }
     plan
+}
+
+/// Whether a `branch` task directly upstream succeeded and chose other tasks: its output's
+/// `follow` lists the downstream tasks it runs; the others are skipped (and their own
+/// downstream tasks follow their trigger rules, as in Airflow).
+fn excluded_by_branch(
+    spec: &DagSpec,
+    tis: &[TaskInstance],
+    index: &HashMap<&str, usize>,
+    task_id: &str,
+) -> bool {
+    spec.upstream_of(task_id).any(|u| {
+        let is_branch = spec.task(u).is_some_and(|t| t.operator == "branch");
+        let Some(&j) = index.get(u) else {
+            return false;
+        };
+        let up = &tis[j];
+        is_branch
+            && up.state == TaskState::Success
+            && up
+                .output
+                .as_ref()
+                .and_then(|o| o.get("follow"))
+                .and_then(|f| f.as_array())
+                .is_some_and(|follow| !follow.iter().any(|v| v.as_str() == Some(task_id)))
+    })
 }
 
 /// Airflow's rule: a finished run failed when any leaf task (no downstream) failed or was

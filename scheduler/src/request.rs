@@ -1,9 +1,14 @@
 //! Turns a task instance of a run into the executor's `TryRequest`: renders the task's
-//! templated options, builds the process and the task protocol's environment.
+//! templated options, builds the process and the task protocol's environment. A `command`
+//! runs its own process; every built-in operator runs as `cambium task operator <try_dir>`,
+//! which reads the operator's [`Invocation`] back from the try's `spec.json`, so a crashing
+//! operator never takes the scheduler down.
 
 use crate::paths::Home;
 use cambium_dag::{DagSpec, TaskSpec};
 use cambium_executor::{TryKey, TryRequest};
+use cambium_operators::invocation::Invocation;
+use cambium_operators::registry::operator;
 use cambium_operators::template::{render_str, render_value, TemplateContext};
 use cambium_store::{RunRecord, TaskInstance};
 use serde_json::{Map, Value};
@@ -42,6 +47,42 @@ pub fn template_context(
     }
 }
 
+/// How built-in operators' task processes are started, and what they are told.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OperatorRuntime {
+    /// The `cambium` binary (`<program> task operator <try_dir>`); also `CAMBIUM_BIN` in
+    /// every task's environment.
+    pub program: PathBuf,
+    /// Given to built-in operators' processes: `CAMBIUM_HOME`, `CAMBIUM_DATABASE_URL`, ...
+    pub env: BTreeMap<String, String>,
+}
+
+/// Renders the options an operator marks as templates; the others stay as declared.
+fn render_options(
+    task: &TaskSpec,
+    ctx: &TemplateContext,
+) -> Result<Map<String, Value>, String> {
+    let schema_name = if task.operator == "tune_trial" {
+        "tune"
+    } else {
+        task.operator.as_str()
+    };
+    let spec = operator(schema_name);
+    let mut out = Map::new();
+    for (key, value) in &task.options {
+        let templated = spec
+            .and_then(|s| s.option(key))
+            .is_some_and(|o| o.templated);
+        let value = if templated {
+            render_value(value, ctx, key).map_err(|e| e.to_string())?
+        } else {
+            value.clone()
+        };
+        out.insert(key.clone(), value);
+    }
+    Ok(out)
+}
+
 /// Builds the request for the current try of `ti` (`ti.try_number`). `outputs` maps upstream task ids to
 /// their outputs. An error is a sentence for the try's log (a bad template, a bad option).
 pub fn build_request(
@@ -52,12 +93,15 @@ pub fn build_request(
     ti: &TaskInstance,
     outputs: Map<String, Value>,
     secrets: &[String],
+    runtime: &OperatorRuntime,
 ) -> Result<TryRequest, String> {
     let try_number = ti.try_number;
-    let ctx = template_context(spec, run, &task.task_id, try_number, outputs);
+    let ctx = template_context(spec, run, &task.task_id, try_number, outputs.clone());
     let try_dir = home.try_dir(&spec.dag_id, &run.run_id, &task.task_id, try_number);
     let log_path = home.log_path(&spec.dag_id, &run.run_id, &task.task_id, try_number);
 
+    let mut env = BTreeMap::new();
+    let mut invocation = None;
     let (argv, cwd) = match task.operator.as_str() {
         "command" => {
             let rendered = render_value(&Value::Object(task.options.clone()), &ctx, "")
@@ -67,17 +111,39 @@ pub fn build_request(
             };
             cambium_operators::command::command_argv(&options)?
         }
-        other => {
-            return Err(format!(
-                "operator '{other}' cannot run in this version of Cambium"
-            ))
+        name => {
+            let options = render_options(task, &ctx)?;
+            let call = Invocation {
+                operator: name.to_string(),
+                options,
+                upstream: outputs,
+                dag_id: spec.dag_id.clone(),
+                dag_file: spec.file.clone(),
+                run_id: run.run_id.clone(),
+                task_id: task.task_id.clone(),
+                try_number,
+                logical_date: run.logical_date,
+                params: ctx.params.clone(),
+                cache: task.common.cache,
+            };
+            invocation = Some(serde_json::to_value(&call).map_err(|e| e.to_string())?);
+            env.extend(runtime.env.clone());
+            let argv = vec![
+                runtime.program.display().to_string(),
+                "task".to_string(),
+                "operator".to_string(),
+                try_dir.display().to_string(),
+            ];
+            (argv, None)
         }
     };
 
-    let mut env = BTreeMap::new();
     for (k, v) in &task.common.env {
         let value = render_str(v, &ctx).map_err(|e| format!("option 'env.{k}': {e}"))?;
         env.insert(k.clone(), value);
+    }
+    if !runtime.program.as_os_str().is_empty() {
+        env.insert("CAMBIUM_BIN".into(), runtime.program.display().to_string());
     }
     env.insert("CAMBIUM_DAG_ID".into(), spec.dag_id.clone());
     env.insert("CAMBIUM_RUN_ID".into(), run.run_id.clone());
@@ -111,5 +177,6 @@ pub fn build_request(
         secrets: secrets.to_vec(),
         try_dir,
         log_path,
+        operator: invocation,
     })
 }

@@ -3,6 +3,7 @@
 use crate::context::Ctx;
 use crate::error::{CliError, CmdResult};
 use cambium_executor::local::LocalExecutor;
+use cambium_scheduler::request::OperatorRuntime;
 use cambium_scheduler::{Engine, EngineOptions, Mode, SystemClock};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub async fn build_engine(ctx: &Ctx, mode: Mode) -> CmdResult<Engine> {
     opts.heartbeat = ctx.config.scheduler.heartbeat();
     opts.dead_after = ctx.config.scheduler.scheduler_dead_after();
     opts.secrets = ctx.secrets();
+    opts.runtime = operator_runtime(ctx)?;
     Ok(Engine::new(
         ctx.store.clone(),
         Arc::new(executor),
@@ -45,6 +47,27 @@ pub fn supervisor_command() -> CmdResult<Vec<String>> {
         "task".to_string(),
         "supervise".to_string(),
     ])
+}
+
+/// How built-in operators' task processes start: `cambium task operator <try_dir>`, told the
+/// home, the DAGs folder and the database of this process.
+pub fn operator_runtime(ctx: &Ctx) -> CmdResult<OperatorRuntime> {
+    let program = std::env::current_exe()
+        .map_err(|e| CliError::usage(format!("cannot find the cambium binary: {e}")))?;
+    let mut env = std::collections::BTreeMap::new();
+    env.insert(
+        "CAMBIUM_HOME".to_string(),
+        ctx.home.root().display().to_string(),
+    );
+    env.insert(
+        "CAMBIUM_DAGS_FOLDER".to_string(),
+        std::path::absolute(&ctx.global.dags)
+            .unwrap_or_else(|_| ctx.global.dags.clone())
+            .display()
+            .to_string(),
+    );
+    env.insert("CAMBIUM_DATABASE_URL".to_string(), ctx.database_url.clone());
+    Ok(OperatorRuntime { program, env })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -1,0 +1,58 @@
+//! The runtime one task process has (metadata store, object stores, connections, scratch
+//! folder) and the call it runs; the error and outcome types every operator shares.
+
+use cambium_data::Stores;
+use cambium_operators::invocation::Invocation;
+use cambium_store::Store;
+use serde_json::{Map, Value};
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// What an operator can reach.
+pub struct Runtime {
+    pub store: Store,
+    pub stores: Stores,
+    /// Connection name → URL (credentials included; never printed).
+    pub connections: BTreeMap<String, String>,
+    /// A scratch folder of this try (temporary files; removed by nobody but cheap).
+    pub scratch: PathBuf,
+}
+
+/// One operator invocation, as the scheduler handed it over.
+pub type Call = Invocation;
+
+/// How a built-in operator's try ended, besides failing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Exit 99: the task is `skipped` (deploy of a model that was not blessed).
+    pub skipped: bool,
+    /// A sentence for the log.
+    pub message: Option<String>,
+    /// The task's output (`outputs.<task>` downstream).
+    pub output: Map<String, Value>,
+    /// Numbers recorded as the task's metrics.
+    pub metrics: Map<String, Value>,
+}
+
+/// Why an operator failed: a sentence naming the option, column or file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error("{0}")]
+    Failed(String),
+    #[error("metadata store: {0}")]
+    Store(#[from] cambium_store::Error),
+    #[error("{0}")]
+    Data(#[from] cambium_data::Error),
+}
+
+/// A failure with this message.
+pub fn fail(message: impl Into<String>) -> OpError {
+    OpError::Failed(message.into())
+}
+
+impl From<String> for OpError {
+    fn from(message: String) -> Self {
+        OpError::Failed(message)
+    }
+}
