@@ -704,3 +704,68 @@ async fn deploy_posts_metadata_to_an_http_target() {
         .to_string();
     assert!(err.contains("https"), "{err}");
 }
+
+#[tokio::test]
+async fn corrupt_model_files_and_bad_options_are_named() {
+    let e = env().await;
+    let rt = &e.rt;
+    let mut r = RunState::new("run-e");
+    prepare(rt, &mut r).await;
+    r.step(
+        rt,
+        "train",
+        "train",
+        json!({"input": "transform", "algorithm": "logistic_regression"}),
+    )
+    .await;
+    let model = r.artifact("train", "model");
+    let model_uri = model["uri"].as_str().unwrap().to_string();
+    let transform_uri = model["properties"]["transform_uri"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cambium_runtime::serving::predictor_from(&model_uri, Some(&transform_uri))
+            .await
+            .is_ok()
+    );
+    let path = model_uri.strip_prefix("file://").unwrap();
+    std::fs::write(path, b"{not json").unwrap();
+    let err = cambium_runtime::serving::predictor_from(&model_uri, Some(&transform_uri))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains(&model_uri), "{err}");
+
+    let err = r
+        .try_step(
+            rt,
+            "transform",
+            "transform_bad",
+            json!({"input": "example_gen", "label": "label", "features": {"acidity": "standardize"}}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("'acidity'"), "{err}");
+    let err = r
+        .try_step(rt, "train", "train_bad", json!({"input": "transform"}))
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("'algorithm'") && err.contains("'cmd'"),
+        "{err}"
+    );
+    let err = r
+        .try_step(
+            rt,
+            "train",
+            "train_bad",
+            json!({"input": "transform", "algorithm": "svm"}),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("svm"), "{err}");
+}
