@@ -76,6 +76,18 @@ pub enum Command {
     /// Task instances: test, clear, logs.
     #[command(subcommand)]
     Tasks(TasksCommand),
+    /// Example data: seeds the example DAGs' warehouse.
+    #[command(subcommand)]
+    Examples(crate::commands::examples::ExamplesCommand),
+    /// The model registry: list, show, promote, roll back.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// What produced an artifact or model version, from what, with which params.
+    Lineage {
+        /// A model name (its production version, else its latest), NAME:VERSION
+        /// (or NAME@VERSION), or an artifact id.
+        target: String,
+    },
     /// Prints a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
     /// Internal: runs one try under supervision (started by the executor).
@@ -212,7 +224,36 @@ pub enum TasksCommand {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Registered models with their latest and production versions.
+    List,
+    /// A model's versions, newest first, with aliases, metrics and params.
+    Show { name: String },
+    /// Points the `production` alias at a version.
+    Promote {
+        name: String,
+        /// The version to promote.
+        // Not `version`: clap keeps that id for the propagated `--version` flag.
+        #[arg(value_name = "VERSION")]
+        model_version: i64,
+    },
+    /// Moves the `production` alias back to the version before.
+    Rollback { name: String },
+    /// Predicts each JSON row on stdin (one object per line), printing one JSON object per
+    /// row with "prediction".
+    #[command(disable_version_flag = true)]
+    Predict {
+        name: String,
+        /// The version to use [default: the one `production` points at].
+        #[arg(long = "version", value_name = "V")]
+        model_version: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum TaskInternal {
     /// Supervises one try described by DIR/spec.json.
     Supervise { try_dir: PathBuf },
+    /// Runs the built-in operator of the try described by DIR/spec.json (the task's process).
+    Operator { try_dir: PathBuf },
 }

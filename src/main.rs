@@ -77,6 +77,16 @@ fn real_main(cli: Cli) -> CmdResult<i32> {
             Command::Dags(command) => commands::dags::run(Ctx::open(global).await?, command).await,
             Command::Runs(command) => commands::runs::run(Ctx::open(global).await?, command).await,
             Command::Tasks(command) => commands::tasks::run(Ctx::open(global).await?, command).await,
+            Command::Examples(command) => commands::examples::run(global, command).await,
+            Command::Models(command) => {
+                commands::models::run(Ctx::open(global).await?, command).await
+            }
+            Command::Lineage { target } => {
+                commands::lineage::run(Ctx::open(global).await?, &target).await
+            }
+            Command::Task(TaskInternal::Operator { try_dir }) => {
+                commands::operator::run(global, &try_dir).await
+            }
             Command::Completions { .. } | Command::Task(_) => Ok(0),
         }
     })

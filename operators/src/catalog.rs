@@ -28,25 +28,69 @@ const fn tpl(mut spec: OptionSpec) -> OptionSpec {
 static QUERY: [OptionSpec; 4] = [
     req(o("conn", T::String, "the connection's name (cambium.toml [connections] or CAMBIUM_CONN_<NAME>)")),
     req(tpl(o("sql", T::String, "the SQL to run"))),
-    o("binds", T::Array, "values passed as bind parameters ($1/? in the SQL), never spliced into it"),
+    tpl(o("binds", T::Array, "values passed as bind parameters ($1/? in the SQL), never spliced into it")),
     o("to", T::Any, "write the result as a Dataset: a format (\"parquet\", \"csv\", \"jsonl\") or #{ store, path, format }"),
 ];
 
 static EXPORT: [OptionSpec; 4] = [
-    req(o("input", T::String, "the upstream task whose Dataset is exported")),
-    o("store", T::String, "the object store's name (default \"artifacts\")"),
-    tpl(o("path", T::String, "the key in the store (default: the task's artifact folder)")),
-    o("format", T::String, "\"parquet\" (default), \"csv\" or \"jsonl\""),
+    req(o(
+        "input",
+        T::String,
+        "the upstream task whose Dataset is exported",
+    )),
+    o(
+        "store",
+        T::String,
+        "the object store's name (default \"artifacts\")",
+    ),
+    tpl(o(
+        "path",
+        T::String,
+        "the key in the store (default: the task's artifact folder)",
+    )),
+    o(
+        "format",
+        T::String,
+        "\"parquet\" (default), \"csv\" or \"jsonl\"",
+    ),
 ];
 
 static EXAMPLE_GEN: [OptionSpec; 7] = [
-    o("input", T::String, "the upstream task whose Dataset is split"),
-    o("store", T::String, "with `pattern`: ingest files from this object store instead"),
-    tpl(o("pattern", T::String, "with `store`: a glob of keys, e.g. \"landing/*.csv\"")),
-    o("format", T::String, "format of the files matched by `pattern` (default: from the extension)"),
-    o("splits", T::Map, "split names and weights (default #{ train: 8, eval: 2 })"),
-    o("hash_keys", T::StringArray, "columns hashed to choose a row's split (default: every column)"),
-    tpl(o("span", T::Any, "a span number recorded with the Examples (e.g. \"{{ ds_nodash }}\")")),
+    o(
+        "input",
+        T::String,
+        "the upstream task whose Dataset is split",
+    ),
+    o(
+        "store",
+        T::String,
+        "with `pattern`: ingest files from this object store instead",
+    ),
+    tpl(o(
+        "pattern",
+        T::String,
+        "with `store`: a glob of keys, e.g. \"landing/*.csv\"",
+    )),
+    o(
+        "format",
+        T::String,
+        "format of the files matched by `pattern` (default: from the extension)",
+    ),
+    o(
+        "splits",
+        T::Map,
+        "split names and weights (default #{ train: 8, eval: 2 })",
+    ),
+    o(
+        "hash_keys",
+        T::StringArray,
+        "columns hashed to choose a row's split (default: every column)",
+    ),
+    tpl(o(
+        "span",
+        T::Any,
+        "a span number recorded with the Examples (e.g. \"{{ ds_nodash }}\")",
+    )),
 ];
 
 static STATISTICS_GEN: [OptionSpec; 1] = [req(o(
@@ -56,16 +100,44 @@ static STATISTICS_GEN: [OptionSpec; 1] = [req(o(
 ))];
 
 static SCHEMA_GEN: [OptionSpec; 2] = [
-    o("input", T::String, "the upstream statistics_gen task to infer the schema from"),
-    tpl(o("schema_file", T::String, "a curated schema (JSON) to load instead of inferring one")),
+    o(
+        "input",
+        T::String,
+        "the upstream statistics_gen task to infer the schema from",
+    ),
+    tpl(o(
+        "schema_file",
+        T::String,
+        "a curated schema (JSON) to load instead of inferring one",
+    )),
 ];
 
 static EXAMPLE_VALIDATOR: [OptionSpec; 5] = [
-    req(o("statistics", T::String, "the statistics_gen task whose Statistics are checked")),
-    req(o("schema", T::String, "the schema_gen task whose Schema they are checked against")),
-    o("baseline", T::String, "\"previous_span\" (the last run's statistics of the same task) or a statistics_gen task"),
-    o("drift", T::Any, "drift thresholds: a number for every feature, or #{ default: 0.1, alcohol: 0.05 }"),
-    o("on_anomaly", T::String, "\"fail\" (default: the task fails) or \"warn\""),
+    req(o(
+        "statistics",
+        T::String,
+        "the statistics_gen task whose Statistics are checked",
+    )),
+    req(o(
+        "schema",
+        T::String,
+        "the schema_gen task whose Schema they are checked against",
+    )),
+    o(
+        "baseline",
+        T::String,
+        "\"previous_span\" (the last run's statistics of the same task) or a statistics_gen task",
+    ),
+    o(
+        "drift",
+        T::Any,
+        "drift thresholds: a number for every feature, or #{ default: 0.1, alcohol: 0.05 }",
+    ),
+    o(
+        "on_anomaly",
+        T::String,
+        "\"fail\" (default: the task fails) or \"warn\"",
+    ),
 ];
 
 static TRANSFORM: [OptionSpec; 4] = [
@@ -112,32 +184,80 @@ static EVALUATE: [OptionSpec; 7] = [
 ];
 
 static DEPLOY: [OptionSpec; 6] = [
-    req(o("model", T::String, "the train task whose Model is pushed")),
-    o("blessing", T::String, "the evaluate task whose blessing gates the push; not blessed → skipped"),
-    o("target", T::String, "\"registry\" (default), \"store\" or \"http\""),
-    tpl(o("name", T::String, "the registry's model name (default: the DAG id)")),
-    tpl(o("url", T::String, "target \"http\": where the pushed model's metadata is POSTed")),
-    tpl(o("store", T::String, "target \"store\": the object store (and `path`) the model files are copied to")),
+    req(o(
+        "model",
+        T::String,
+        "the train task whose Model is pushed",
+    )),
+    o(
+        "blessing",
+        T::String,
+        "the evaluate task whose blessing gates the push; not blessed → skipped",
+    ),
+    o(
+        "target",
+        T::String,
+        "\"registry\" (default), \"store\" or \"http\"",
+    ),
+    tpl(o(
+        "name",
+        T::String,
+        "the registry's model name (default: the DAG id)",
+    )),
+    tpl(o(
+        "url",
+        T::String,
+        "target \"http\": where the pushed model's metadata is POSTed",
+    )),
+    tpl(o(
+        "store",
+        T::String,
+        "target \"store\": the object store (and `path`) the model files are copied to",
+    )),
 ];
 
 static BRANCH: [OptionSpec; 3] = [
-    req(tpl(o("condition", T::String, "a template; true/yes/1 follow `then`, anything else `else`"))),
-    o("then", T::StringOrArray, "the downstream task(s) run when the condition holds"),
-    o("else", T::StringOrArray, "the downstream task(s) run otherwise"),
+    req(tpl(o(
+        "condition",
+        T::String,
+        "a template; true/yes/1 follow `then`, anything else `else`",
+    ))),
+    o(
+        "then",
+        T::StringOrArray,
+        "the downstream task(s) run when the condition holds",
+    ),
+    o(
+        "else",
+        T::StringOrArray,
+        "the downstream task(s) run otherwise",
+    ),
 ];
 
 static WAIT_FOR_OBJECT: [OptionSpec; 5] = [
     req(o("store", T::String, "the object store's name")),
     tpl(o("key", T::String, "the key to wait for")),
     tpl(o("prefix", T::String, "or: any key under this prefix")),
-    o("poke_interval", T::Duration, "how often to look (default \"30s\")"),
+    o(
+        "poke_interval",
+        T::Duration,
+        "how often to look (default \"30s\")",
+    ),
     o("timeout", T::Duration, "give up after this long"),
 ];
 
 static WAIT_FOR_QUERY: [OptionSpec; 4] = [
     req(o("conn", T::String, "the connection's name")),
-    req(tpl(o("sql", T::String, "succeeds when the first value of the first row is true/non-zero"))),
-    o("poke_interval", T::Duration, "how often to look (default \"30s\")"),
+    req(tpl(o(
+        "sql",
+        T::String,
+        "succeeds when the first value of the first row is true/non-zero",
+    ))),
+    o(
+        "poke_interval",
+        T::Duration,
+        "how often to look (default \"30s\")",
+    ),
     o("binds", T::Array, "bind parameters"),
 ];
 
@@ -175,19 +295,59 @@ macro_rules! op {
 
 /// The catalog, in the order of `ml-components.md`.
 pub static CATALOG: [OperatorSpec; 15] = [
-    op!("query", "runs SQL on a connection (SQLite, Postgres, MySQL)", QUERY),
+    op!(
+        "query",
+        "runs SQL on a connection (SQLite, Postgres, MySQL)",
+        QUERY
+    ),
     op!("export", "writes a Dataset to a store in a format", EXPORT),
-    op!("example_gen", "ingests a Dataset or files and splits it reproducibly", EXAMPLE_GEN),
-    op!("statistics_gen", "per-feature statistics per split", STATISTICS_GEN),
+    op!(
+        "example_gen",
+        "ingests a Dataset or files and splits it reproducibly",
+        EXAMPLE_GEN
+    ),
+    op!(
+        "statistics_gen",
+        "per-feature statistics per split",
+        STATISTICS_GEN
+    ),
     op!("schema_gen", "infers (or loads) a schema", SCHEMA_GEN),
-    op!("example_validator", "checks statistics against the schema and a baseline", EXAMPLE_VALIDATOR),
-    op!("transform", "fits feature preprocessing on train, applies it to every split", TRANSFORM),
-    op!("train", "trains a model (built-in algorithm or a program)", TRAIN),
+    op!(
+        "example_validator",
+        "checks statistics against the schema and a baseline",
+        EXAMPLE_VALIDATOR
+    ),
+    op!(
+        "transform",
+        "fits feature preprocessing on train, applies it to every split",
+        TRANSFORM
+    ),
+    op!(
+        "train",
+        "trains a model (built-in algorithm or a program)",
+        TRAIN
+    ),
     op!("tune", "hyperparameter search; each trial is a task", TUNE),
-    op!("evaluate", "metrics, slices, thresholds, comparison with production; a blessing", EVALUATE),
-    op!("deploy", "pushes a blessed model to the registry, a store or a URL", DEPLOY),
+    op!(
+        "evaluate",
+        "metrics, slices, thresholds, comparison with production; a blessing",
+        EVALUATE
+    ),
+    op!(
+        "deploy",
+        "pushes a blessed model to the registry, a store or a URL",
+        DEPLOY
+    ),
     op!("branch", "runs only the listed downstream tasks", BRANCH),
-    op!("wait_for_object", "waits for an object in a store", WAIT_FOR_OBJECT),
-    op!("wait_for_query", "waits until a query returns true", WAIT_FOR_QUERY),
+    op!(
+        "wait_for_object",
+        "waits for an object in a store",
+        WAIT_FOR_OBJECT
+    ),
+    op!(
+        "wait_for_query",
+        "waits until a query returns true",
+        WAIT_FOR_QUERY
+    ),
     op!("email", "sends an email", EMAIL),
 ];

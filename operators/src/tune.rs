@@ -50,9 +50,10 @@ pub struct Space {
 fn number(map: &Map<String, Value>, key: &str, name: &str) -> Result<Option<f64>, String> {
     match map.get(key) {
         None => Ok(None),
-        Some(v) => v.as_f64().map(Some).ok_or_else(|| {
-            format!("option 'space.{name}.{key}' must be a number, got {v}")
-        }),
+        Some(v) => v
+            .as_f64()
+            .map(Some)
+            .ok_or_else(|| format!("option 'space.{name}.{key}' must be a number, got {v}")),
     }
 }
 
@@ -196,10 +197,18 @@ fn grid_axis(d: &Dimension) -> Vec<Value> {
             int,
             steps,
         } => {
-            let (lo, hi) = if *log { (min.ln(), max.ln()) } else { (*min, *max) };
+            let (lo, hi) = if *log {
+                (min.ln(), max.ln())
+            } else {
+                (*min, *max)
+            };
             let mut out: Vec<Value> = (0..*steps)
                 .map(|i| {
-                    let t = if *steps == 1 { 0.0 } else { i as f64 / (*steps - 1) as f64 };
+                    let t = if *steps == 1 {
+                        0.0
+                    } else {
+                        i as f64 / (*steps - 1) as f64
+                    };
                     let x = lo + t * (hi - lo);
                     to_value(if *log { x.exp() } else { x }, *int)
                 })
@@ -214,14 +223,18 @@ fn sample(d: &Dimension, rng: &mut StdRng) -> Value {
     match d {
         Dimension::Values(v) => v[rng.random_range(0..v.len())].clone(),
         Dimension::Range {
-            min,
-            max,
-            log,
-            int,
-            ..
+            min, max, log, int, ..
         } => {
-            let (lo, hi) = if *log { (min.ln(), max.ln()) } else { (*min, *max) };
-            let x = if hi > lo { rng.random_range(lo..=hi) } else { lo };
+            let (lo, hi) = if *log {
+                (min.ln(), max.ln())
+            } else {
+                (*min, *max)
+            };
+            let x = if hi > lo {
+                rng.random_range(lo..=hi)
+            } else {
+                lo
+            };
             to_value(if *log { x.exp() } else { x }, *int)
         }
     }

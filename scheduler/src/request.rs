@@ -58,10 +58,7 @@ pub struct OperatorRuntime {
 }
 
 /// Renders the options an operator marks as templates; the others stay as declared.
-fn render_options(
-    task: &TaskSpec,
-    ctx: &TemplateContext,
-) -> Result<Map<String, Value>, String> {
+fn render_options(task: &TaskSpec, ctx: &TemplateContext) -> Result<Map<String, Value>, String> {
     let schema_name = if task.operator == "tune_trial" {
         "tune"
     } else {
@@ -85,6 +82,7 @@ fn render_options(
 
 /// Builds the request for the current try of `ti` (`ti.try_number`). `outputs` maps upstream task ids to
 /// their outputs. An error is a sentence for the try's log (a bad template, a bad option).
+#[allow(clippy::too_many_arguments)] // each is a separate input the engine and `tasks test` hold
 pub fn build_request(
     home: &Home,
     spec: &DagSpec,
@@ -144,6 +142,11 @@ pub fn build_request(
     }
     if !runtime.program.as_os_str().is_empty() {
         env.insert("CAMBIUM_BIN".into(), runtime.program.display().to_string());
+    }
+    // Every task can find its home (e.g. to call `$CAMBIUM_BIN` with the same home).
+    if let Some(home) = runtime.env.get("CAMBIUM_HOME") {
+        env.entry("CAMBIUM_HOME".into())
+            .or_insert_with(|| home.clone());
     }
     env.insert("CAMBIUM_DAG_ID".into(), spec.dag_id.clone());
     env.insert("CAMBIUM_RUN_ID".into(), run.run_id.clone());

@@ -2,6 +2,11 @@
 
 pub mod dags;
 pub mod db;
+pub mod examples;
+pub mod lineage;
+pub mod models;
+pub mod operator;
+pub mod predict;
 pub mod runs;
 pub mod serve;
 pub mod tasks;

@@ -18,6 +18,10 @@ pub async fn run(ctx: Ctx, command: ModelsCommand) -> CmdResult<i32> {
             model_version,
         } => promote(&ctx, &name, model_version).await,
         ModelsCommand::Rollback { name } => rollback(&ctx, &name).await,
+        ModelsCommand::Predict {
+            name,
+            model_version,
+        } => crate::commands::predict::run(&ctx, &name, model_version).await,
         // `models predict` dispatches here (its own change).
     }
 }

@@ -14,19 +14,20 @@ use std::path::Path;
 
 pub async fn run(global: Global, try_dir: &Path) -> CmdResult<i32> {
     let spec_path = try_dir.join("spec.json");
-    let text = std::fs::read(&spec_path).map_err(|e| {
-        CliError::usage(format!("cannot read {}: {e}", spec_path.display()))
-    })?;
-    let request: TryRequest = serde_json::from_slice(&text).map_err(|e| {
-        CliError::usage(format!("{} is not a try spec: {e}", spec_path.display()))
-    })?;
+    let text = std::fs::read(&spec_path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", spec_path.display())))?;
+    let request: TryRequest = serde_json::from_slice(&text)
+        .map_err(|e| CliError::usage(format!("{} is not a try spec: {e}", spec_path.display())))?;
     let invocation: Invocation = request
         .operator
         .clone()
         .ok_or_else(|| CliError::usage(format!("{} names no operator", spec_path.display())))
         .and_then(|v| {
             serde_json::from_value(v).map_err(|e| {
-                CliError::usage(format!("the operator in {} cannot be read: {e}", spec_path.display()))
+                CliError::usage(format!(
+                    "the operator in {} cannot be read: {e}",
+                    spec_path.display()
+                ))
             })
         })?;
     let ctx = Ctx::open(global).await?;

@@ -98,7 +98,7 @@ async fn test(
         &ti,
         Default::default(),
         &ctx.secrets(),
-        &crate::commands::serve::operator_runtime(&ctx)?,
+        &crate::commands::serve::operator_runtime(ctx)?,
     )
     .map_err(CliError::failed)?;
     let log_path = request.log_path.clone();

@@ -8,9 +8,9 @@ use bytes::Bytes;
 use cambium_data::{Format, TableWriter, WrittenObject};
 use cambium_ml::Table;
 use cambium_store::{ArtifactRecord, NewArtifact};
+use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use object_store::ObjectStoreExt;
 use sha2::{Digest, Sha256};
 
 /// The store every artifact is written to.
@@ -174,8 +174,8 @@ pub async fn write_json(
     file: &str,
     value: &impl Serialize,
 ) -> Result<(String, String), OpError> {
-    let text = serde_json::to_vec_pretty(value)
-        .map_err(|e| fail(format!("cannot encode {file}: {e}")))?;
+    let text =
+        serde_json::to_vec_pretty(value).map_err(|e| fail(format!("cannot encode {file}: {e}")))?;
     let print = fingerprint(&text);
     let location = rt.stores.get(ARTIFACTS)?;
     let uri = location
@@ -208,7 +208,13 @@ pub async fn read_table(artifact: &ArtifactRef) -> Result<Table, OpError> {
 }
 
 /// A new artifact record from a written file.
-pub fn new_artifact(kind: &str, name: &str, uri: &str, fingerprint: &str, properties: Value) -> NewArtifact {
+pub fn new_artifact(
+    kind: &str,
+    name: &str,
+    uri: &str,
+    fingerprint: &str,
+    properties: Value,
+) -> NewArtifact {
     NewArtifact {
         kind: kind.to_string(),
         name: name.to_string(),

@@ -89,7 +89,10 @@ pub fn cache_key(call: &Call, inputs: &[(String, ArtifactRef)]) -> String {
     hex::encode(h.finalize())
 }
 
-fn output_of(result: &Map<String, Value>, recorded: &[cambium_store::ArtifactRecord]) -> Map<String, Value> {
+fn output_of(
+    result: &Map<String, Value>,
+    recorded: &[cambium_store::ArtifactRecord],
+) -> Map<String, Value> {
     let mut output = result.clone();
     let artifacts: Map<String, Value> = recorded
         .iter()
@@ -111,24 +114,26 @@ pub async fn run_recorded(rt: &Runtime, call: &Call) -> Result<Outcome, OpError>
     let input_ids: Vec<(String, i64)> = inputs.iter().map(|(r, a)| (r.clone(), a.id)).collect();
     let key = cache_key(call, &inputs);
     let version = operator_version(&call.operator);
-    let execution = |cache_key: String, cached_from: Option<i64>, result: &Map<String, Value>| NewExecution {
-        dag_id: call.dag_id.clone(),
-        run_id: call.run_id.clone(),
-        task_id: call.task_id.clone(),
-        try_number: call.try_number,
-        operator: call.operator.clone(),
-        operator_version: version.clone(),
-        options: serde_json::json!({
-            "rendered": Value::Object(call.options.clone()),
-            "result": Value::Object(result.clone()),
-        }),
-        cache_key,
-        cached_from,
-        started,
-        ended: Utc::now(),
-    };
+    let execution =
+        |cache_key: String, cached_from: Option<i64>, result: &Map<String, Value>| NewExecution {
+            dag_id: call.dag_id.clone(),
+            run_id: call.run_id.clone(),
+            task_id: call.task_id.clone(),
+            try_number: call.try_number,
+            operator: call.operator.clone(),
+            operator_version: version.clone(),
+            options: serde_json::json!({
+                "rendered": Value::Object(call.options.clone()),
+                "result": Value::Object(result.clone()),
+            }),
+            cache_key,
+            cached_from,
+            started,
+            ended: Utc::now(),
+        };
 
-    if call.cache {
+    // A deploy always registers anew: reusing an earlier push would skip the registration.
+    if call.cache && call.operator != "deploy" {
         if let Some((earlier, artifacts)) = rt
             .store
             .find_cached_execution(&call.operator, &version, &key)
@@ -154,7 +159,11 @@ pub async fn run_recorded(rt: &Runtime, call: &Call) -> Result<Outcome, OpError>
             result.insert("cached_from".into(), Value::from(earlier.id));
             let (_, recorded) = rt
                 .store
-                .record_execution(&execution(key.clone(), Some(earlier.id), &result), &input_ids, &copies)
+                .record_execution(
+                    &execution(key.clone(), Some(earlier.id), &result),
+                    &input_ids,
+                    &copies,
+                )
                 .await?;
             let metrics = result
                 .get("metrics")

@@ -28,7 +28,8 @@ pub fn references(task: &TaskSpec) -> Vec<(Vec<String>, String)> {
     let mut out = Vec::new();
     for key in TASK_REFERENCES {
         match task.options.get(key) {
-            Some(Value::String(id)) if key == "baseline" && BASELINE_WORDS.contains(&id.as_str()) => {}
+            Some(Value::String(id))
+                if key == "baseline" && BASELINE_WORDS.contains(&id.as_str()) => {}
             Some(Value::String(id)) => out.push((vec![key.to_string()], id.clone())),
             Some(Value::Object(map)) if key == "inputs" => {
                 for (role, v) in map {
@@ -54,7 +55,10 @@ pub fn add_reference_edges(spec: &mut DagSpec) -> Vec<OptionProblem> {
                 problems.push(OptionProblem {
                     task_id: task.task_id.clone(),
                     path,
-                    message: format!("task '{}' cannot take its own output as input", task.task_id),
+                    message: format!(
+                        "task '{}' cannot take its own output as input",
+                        task.task_id
+                    ),
                 });
             } else if spec.task(&id).is_none() {
                 problems.push(OptionProblem {
@@ -126,29 +130,39 @@ pub fn expand_tunes(spec: &mut DagSpec) -> Vec<OptionProblem> {
             match tune.options.get(key).and_then(Value::as_i64) {
                 None => Ok(None),
                 Some(n) if n >= 1 => Ok(Some(n as u64)),
-                Some(n) => Err(problem(key, format!("option '{key}' must be 1 or more, got {n}"))),
+                Some(n) => Err(problem(
+                    key,
+                    format!("option '{key}' must be 1 or more, got {n}"),
+                )),
             }
         };
-        let (max_trials, parallel) = match (positive("max_trials"), positive("max_parallel_trials")) {
+        let (max_trials, parallel) = match (positive("max_trials"), positive("max_parallel_trials"))
+        {
             (Ok(a), Ok(b)) => (a, b.unwrap_or(2)),
             (Err(e), _) | (_, Err(e)) => {
                 problems.push(e);
                 continue;
             }
         };
-        let seed = tune.options.get("seed").and_then(Value::as_u64).unwrap_or(0);
+        let seed = tune
+            .options
+            .get("seed")
+            .and_then(Value::as_u64)
+            .unwrap_or(0);
         let trials = space.trials(search, max_trials.map(|n| n as usize), seed);
         if let Some(goal) = tune.options.get("goal").and_then(Value::as_str) {
             if !["maximize", "minimize"].contains(&goal) {
-                problems.push(problem("goal", format!("option 'goal': '{goal}' is not a goal; use \"maximize\" or \"minimize\"")));
+                problems.push(problem(
+                    "goal",
+                    format!(
+                        "option 'goal': '{goal}' is not a goal; use \"maximize\" or \"minimize\""
+                    ),
+                ));
                 continue;
             }
         }
 
-        let upstream: Vec<String> = spec
-            .upstream_of(&tune.task_id)
-            .map(String::from)
-            .collect();
+        let upstream: Vec<String> = spec.upstream_of(&tune.task_id).map(String::from).collect();
         let group = tune.task_id.clone();
         spec.task_groups.insert(group.clone(), parallel as u32);
         let mut trial_ids = Vec::new();
@@ -158,8 +172,14 @@ pub fn expand_tunes(spec: &mut DagSpec) -> Vec<OptionProblem> {
                 .options
                 .iter()
                 .filter(|(k, _)| {
-                    !["space", "search", "max_trials", "max_parallel_trials", "seed"]
-                        .contains(&k.as_str())
+                    ![
+                        "space",
+                        "search",
+                        "max_trials",
+                        "max_parallel_trials",
+                        "seed",
+                    ]
+                    .contains(&k.as_str())
                 })
                 .map(|(k, v)| (k.clone(), v.clone()))
                 .collect();
@@ -211,9 +231,15 @@ mod tests {
     #[test]
     fn references_become_edges_and_unknown_ones_problems() {
         let mut spec = DagSpec::new("d", "d.rhai");
-        spec.tasks.push(task("q", "query", json!({"conn": "w", "sql": "select 1"})));
-        spec.tasks.push(task("s", "statistics_gen", json!({"input": "q"})));
-        spec.tasks.push(task("v", "example_validator", json!({"statistics": "s", "schema": "nope", "baseline": "previous_span"})));
+        spec.tasks
+            .push(task("q", "query", json!({"conn": "w", "sql": "select 1"})));
+        spec.tasks
+            .push(task("s", "statistics_gen", json!({"input": "q"})));
+        spec.tasks.push(task(
+            "v",
+            "example_validator",
+            json!({"statistics": "s", "schema": "nope", "baseline": "previous_span"}),
+        ));
         let problems = add_reference_edges(&mut spec);
         assert!(spec.edges.contains(&("q".into(), "s".into())));
         assert!(spec.edges.contains(&("s".into(), "v".into())));
@@ -225,7 +251,8 @@ mod tests {
     #[test]
     fn tune_declares_its_trials_in_a_group() {
         let mut spec = DagSpec::new("d", "d.rhai");
-        spec.tasks.push(task("t", "transform", json!({"input": "x"})));
+        spec.tasks
+            .push(task("t", "transform", json!({"input": "x"})));
         spec.tasks.push(task(
             "tune",
             "tune",
@@ -236,11 +263,19 @@ mod tests {
         assert_eq!(spec.tasks.len(), 5);
         let trial = spec.task("tune.trial_001").unwrap();
         assert_eq!(trial.operator, "tune_trial");
-        assert_eq!(trial.options["trial_hyperparameters"], json!({"alpha": 1.0}));
+        assert_eq!(
+            trial.options["trial_hyperparameters"],
+            json!({"alpha": 1.0})
+        );
         assert_eq!(trial.common.group.as_deref(), Some("tune"));
         assert_eq!(spec.task_groups["tune"], 2);
         assert!(spec.edges.contains(&("t".into(), "tune.trial_002".into())));
-        assert!(spec.edges.contains(&("tune.trial_002".into(), "tune".into())));
-        assert_eq!(spec.task("tune").unwrap().common.trigger_rule, TriggerRule::AllDone);
+        assert!(spec
+            .edges
+            .contains(&("tune.trial_002".into(), "tune".into())));
+        assert_eq!(
+            spec.task("tune").unwrap().common.trigger_rule,
+            TriggerRule::AllDone
+        );
     }
 }

@@ -361,10 +361,7 @@ fn validate_task(
             None => format!(
                 "unknown operator '{}' for {who}; known operators: {}",
                 task.operator,
-                operators()
-                    .map(|o| o.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                operators().map(|o| o.name).collect::<Vec<_>>().join(", ")
             ),
         };
         r.add(task.pos, message);

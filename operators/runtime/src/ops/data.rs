@@ -14,7 +14,9 @@ const BATCH_ROWS: usize = 8192;
 fn format_of(text: Option<&str>, key: &str) -> Result<Format, OpError> {
     match text {
         None => Ok(Format::Parquet),
-        Some(t) => t.parse::<Format>().map_err(|e| fail(format!("option '{key}': {e}"))),
+        Some(t) => t
+            .parse::<Format>()
+            .map_err(|e| fail(format!("option '{key}': {e}"))),
     }
 }
 
@@ -44,28 +46,46 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
     let binds: Vec<Value> = match call.options.get("binds") {
         None | Some(Value::Null) => Vec::new(),
         Some(Value::Array(a)) => a.clone(),
-        Some(other) => return Err(fail(format!("option 'binds' must be an array, got {other}"))),
+        Some(other) => {
+            return Err(fail(format!(
+                "option 'binds' must be an array, got {other}"
+            )))
+        }
     };
     let (store_name, path, format) = match call.options.get("to") {
         None | Some(Value::Null) => (None, None, None),
-        Some(Value::String(f)) => (Some(ARTIFACTS.to_string()), None, Some(format_of(Some(f), "to")?)),
-        Some(Value::Object(m)) => (
-            Some(m.get("store").and_then(Value::as_str).unwrap_or(ARTIFACTS).to_string()),
-            m.get("path").and_then(Value::as_str).map(String::from),
-            Some(format_of(m.get("format").and_then(Value::as_str), "to.format")?),
+        Some(Value::String(f)) => (
+            Some(ARTIFACTS.to_string()),
+            None,
+            Some(format_of(Some(f), "to")?),
         ),
-        Some(other) => {
-            return Err(fail(format!(
-                "option 'to' must be a format (\"parquet\") or #{{ store, path, format }}, got {other}"
-            )))
-        }
+        Some(Value::Object(m)) => (
+            Some(
+                m.get("store")
+                    .and_then(Value::as_str)
+                    .unwrap_or(ARTIFACTS)
+                    .to_string(),
+            ),
+            m.get("path").and_then(Value::as_str).map(String::from),
+            Some(format_of(
+                m.get("format").and_then(Value::as_str),
+                "to.format",
+            )?),
+        ),
+        Some(other) => return Err(fail(format!(
+            "option 'to' must be a format (\"parquet\") or #{{ store, path, format }}, got {other}"
+        ))),
     };
     let mut produced = Produced::default();
     match format {
         None => {
             let summary = cambium_data::query_to(url, sql, &binds, |_| Ok(()), BATCH_ROWS).await?;
-            produced.result.insert("rows".into(), Value::from(summary.rows));
-            produced.metrics.insert("rows".into(), Value::from(summary.rows));
+            produced
+                .result
+                .insert("rows".into(), Value::from(summary.rows));
+            produced
+                .metrics
+                .insert("rows".into(), Value::from(summary.rows));
         }
         Some(format) => {
             let mut writer = TableWriter::new(format, &rt.scratch)?;
@@ -78,7 +98,9 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
                 )));
             }
             let location = rt.stores.get(store_name.as_deref().unwrap_or(ARTIFACTS))?;
-            let key = path.unwrap_or_else(|| artifacts::artifact_key(call, &format!("dataset.{}", format.extension())));
+            let key = path.unwrap_or_else(|| {
+                artifacts::artifact_key(call, &format!("dataset.{}", format.extension()))
+            });
             let written = writer.finish(&location, &key).await?;
             let columns: Vec<Value> = summary
                 .columns
@@ -92,9 +114,15 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
                 &written.fingerprint,
                 json!({"rows": written.rows, "bytes": written.bytes, "format": format.name(), "columns": columns, "conn": conn}),
             ));
-            produced.result.insert("rows".into(), Value::from(summary.rows));
-            produced.result.insert("uri".into(), Value::from(written.uri));
-            produced.metrics.insert("rows".into(), Value::from(summary.rows));
+            produced
+                .result
+                .insert("rows".into(), Value::from(summary.rows));
+            produced
+                .result
+                .insert("uri".into(), Value::from(written.uri));
+            produced
+                .metrics
+                .insert("rows".into(), Value::from(summary.rows));
         }
     }
     produced.message = Some(format!("query returned {} rows", produced.result["rows"]));
@@ -146,8 +174,12 @@ pub async fn export(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
             &written.fingerprint,
             Value::Object(props),
         ));
-        produced.result.insert("uri".into(), Value::from(written.uri.clone()));
-        produced.result.insert("rows".into(), Value::from(written.rows));
+        produced
+            .result
+            .insert("uri".into(), Value::from(written.uri.clone()));
+        produced
+            .result
+            .insert("rows".into(), Value::from(written.rows));
     }
     Ok(produced)
 }
@@ -177,7 +209,11 @@ pub async fn example_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError>
         .options
         .get("hash_keys")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(String::from)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default();
     let mut table = Table::default();
     let mut sources = Vec::new();
@@ -246,8 +282,12 @@ pub async fn example_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError>
             .metrics
             .insert(format!("{name}_rows"), Value::from(part.rows()));
     }
-    produced.result.insert("rows".into(), Value::from(table.rows()));
-    produced.result.insert("splits".into(), Value::Object(counts));
+    produced
+        .result
+        .insert("rows".into(), Value::from(table.rows()));
+    produced
+        .result
+        .insert("splits".into(), Value::Object(counts));
     produced.result.insert("span".into(), span);
     produced.result.insert("sources".into(), json!(sources));
     Ok(produced)

@@ -16,7 +16,11 @@ pub async fn statistics_gen(_rt: &Runtime, call: &Call) -> Result<Produced, OpEr
     let inputs = of_kind(&refs, &["Examples", "Dataset"], "input", &task)?;
     let mut tables = Vec::new();
     for input in &inputs {
-        let name = if input.kind == "Dataset" { "all" } else { input.name.as_str() };
+        let name = if input.kind == "Dataset" {
+            "all"
+        } else {
+            input.name.as_str()
+        };
         tables.push((name.to_string(), artifacts::read_table(input).await?));
     }
     let stats = SplitStatistics::compute(tables.iter().map(|(n, t)| (n.as_str(), t)));
@@ -42,7 +46,9 @@ pub async fn statistics_gen(_rt: &Runtime, call: &Call) -> Result<Produced, OpEr
         json!({"splits": rows, "features": features}),
     ));
     produced.result.insert("splits".into(), Value::Object(rows));
-    produced.result.insert("features".into(), Value::from(features));
+    produced
+        .result
+        .insert("features".into(), Value::from(features));
     Ok(produced)
 }
 
@@ -63,10 +69,18 @@ fn main_split(stats: &SplitStatistics) -> Option<(&String, &cambium_ml::DatasetS
 /// `schema_gen`: infers a schema from the input's train statistics, or loads `schema_file`.
 pub async fn schema_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
     let (schema, source) = match call.opt_str("schema_file") {
-        Some(file) => {
-            let text = std::fs::read_to_string(file).map_err(|e| {
-                fail(format!("option 'schema_file': cannot read {file}: {e}"))
-            })?;
+        Some(name) => {
+            // A relative path is in the DAGs folder, beside the DAG files.
+            let path = match std::env::var_os("CAMBIUM_DAGS_FOLDER") {
+                Some(dags) if std::path::Path::new(name).is_relative() => {
+                    std::path::Path::new(&dags).join(name)
+                }
+                _ => std::path::PathBuf::from(name),
+            };
+            let file = path.display().to_string();
+            let file = file.as_str();
+            let text = std::fs::read_to_string(file)
+                .map_err(|e| fail(format!("option 'schema_file': cannot read {file}: {e}")))?;
             let schema = Schema::from_json(&text)
                 .map_err(|e| fail(format!("option 'schema_file' ({file}): {e}")))?;
             let problems = schema.validate_self();
@@ -85,16 +99,23 @@ pub async fn schema_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError> 
             let stats = load_statistics(stats_ref).await?;
             let (split, main) = main_split(&stats)
                 .ok_or_else(|| fail(format!("the statistics of task '{task}' have no split")))?;
-            (infer_schema(main), json!({"inferred_from": task, "split": split}))
+            (
+                infer_schema(main),
+                json!({"inferred_from": task, "split": split}),
+            )
         }
     };
     let (uri, print) = artifacts::write_json(rt, call, "schema.json", &schema).await?;
     let mut props = source.as_object().cloned().unwrap_or_default();
     props.insert("features".into(), Value::from(schema.features.len()));
     let mut produced = Produced::default();
-    produced
-        .outputs
-        .push(new_artifact("Schema", "schema", &uri, &print, Value::Object(props)));
+    produced.outputs.push(new_artifact(
+        "Schema",
+        "schema",
+        &uri,
+        &print,
+        Value::Object(props),
+    ));
     produced
         .result
         .insert("features".into(), Value::from(schema.features.len()));
@@ -110,7 +131,9 @@ fn drift_config(call: &Call) -> Result<DriftConfig, OpError> {
         Some(Value::Object(m)) => {
             for (k, v) in m {
                 let x = v.as_f64().ok_or_else(|| {
-                    fail(format!("option 'drift.{k}' must be a number (a threshold), got {v}"))
+                    fail(format!(
+                        "option 'drift.{k}' must be a number (a threshold), got {v}"
+                    ))
                 })?;
                 if k == "default" {
                     config.default = Some(x);
@@ -156,7 +179,13 @@ pub async fn example_validator(rt: &Runtime, call: &Call) -> Result<Produced, Op
         Some("previous_span") => {
             match rt
                 .store
-                .previous_artifact(&call.dag_id, &stats_task, "Statistics", "statistics", &call.run_id)
+                .previous_artifact(
+                    &call.dag_id,
+                    &stats_task,
+                    "Statistics",
+                    "statistics",
+                    &call.run_id,
+                )
                 .await?
             {
                 Some(record) => {
@@ -174,7 +203,9 @@ pub async fn example_validator(rt: &Runtime, call: &Call) -> Result<Produced, Op
             Some((r, s))
         }
     };
-    let baseline_main = baseline.as_ref().and_then(|(_, s)| main_split(s).map(|(_, d)| d));
+    let baseline_main = baseline
+        .as_ref()
+        .and_then(|(_, s)| main_split(s).map(|(_, d)| d));
 
     let mut by_split = BTreeMap::new();
     let mut all = Vec::new();
@@ -209,12 +240,19 @@ pub async fn example_validator(rt: &Runtime, call: &Call) -> Result<Produced, Op
         json!({"count": count, "anomalies": all, "on_anomaly": on_anomaly,
                "baseline_id": baseline.as_ref().map(|(r, _)| r.id)}),
     ));
-    produced.result.insert("anomalies".into(), Value::from(count));
-    produced.result.insert("valid".into(), Value::Bool(count == 0));
     produced
         .result
-        .insert("baseline".into(), json!(baseline.as_ref().map(|(r, _)| r.id)));
-    produced.metrics.insert("anomalies".into(), Value::from(count));
+        .insert("anomalies".into(), Value::from(count));
+    produced
+        .result
+        .insert("valid".into(), Value::Bool(count == 0));
+    produced.result.insert(
+        "baseline".into(),
+        json!(baseline.as_ref().map(|(r, _)| r.id)),
+    );
+    produced
+        .metrics
+        .insert("anomalies".into(), Value::from(count));
     if count > 0 {
         let lines: Vec<String> = all
             .iter()
@@ -241,7 +279,10 @@ pub async fn example_validator(rt: &Runtime, call: &Call) -> Result<Produced, Op
         }
     } else {
         produced.message = Some(match &baseline {
-            Some((r, _)) => format!("no anomalies (drift checked against statistics artifact {})", r.id),
+            Some((r, _)) => format!(
+                "no anomalies (drift checked against statistics artifact {})",
+                r.id
+            ),
             None => "no anomalies (no baseline to check drift against)".to_string(),
         });
     }
