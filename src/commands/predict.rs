@@ -40,8 +40,7 @@ pub async fn run(ctx: &Ctx, name: &str, version: Option<i64>) -> CmdResult<i32> 
         Ok(())
     };
     for (i, line) in stdin.lock().lines().enumerate() {
-        let line =
-            line.map_err(|e| CliError::usage(format!("cannot read the input rows: {e}")))?;
+        let line = line.map_err(|e| CliError::usage(format!("cannot read the input rows: {e}")))?;
         if line.trim().is_empty() {
             continue;
         }

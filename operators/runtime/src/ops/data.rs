@@ -72,9 +72,11 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
                 "to.format",
             )?),
         ),
-        Some(other) => return Err(fail(format!(
+        Some(other) => {
+            return Err(fail(format!(
             "option 'to' must be a format (\"parquet\") or #{{ store, path, format }}, got {other}"
-        ))),
+        )))
+        }
     };
     let mut produced = Produced::default();
     match format {
