@@ -91,13 +91,13 @@ fn references_to_unknown_tasks_are_import_errors() {
     );
     env.write_dag(
         "mail.rhai",
-        "let d = dag(\"mail\", #{});\nd.email(\"e\", #{ to: \"a@b.c\", subject: \"x\" });\n",
+        "let d = dag(\"mail\", #{});\nd.wait_for_query(\"e\", #{ conn: \"warehouse\", sql: \"SELECT 1\" });\n",
     );
     let errors = env.json(&["dags", "errors"], 0);
     let text = errors.to_string();
     assert!(text.contains("names task 'nowhere'"), "{text}");
     assert!(
-        text.contains("'email'") && text.contains("not available yet"),
+        text.contains("'wait_for_query'") && text.contains("not available yet"),
         "{text}"
     );
     let refs = errors

@@ -261,10 +261,20 @@ static WAIT_FOR_QUERY: [OptionSpec; 4] = [
     o("binds", T::Array, "bind parameters"),
 ];
 
-static EMAIL: [OptionSpec; 3] = [
-    req(o("to", T::StringOrArray, "recipients")),
+static EMAIL: [OptionSpec; 5] = [
+    req(tpl(o("to", T::StringOrArray, "recipients"))),
     req(tpl(o("subject", T::String, "the subject"))),
     tpl(o("body", T::String, "the body")),
+    o(
+        "conn",
+        T::String,
+        "the SMTP connection: smtp://[user:password@]host[:port][?from=address] (default \"smtp\")",
+    ),
+    tpl(o(
+        "from",
+        T::String,
+        "the sender (default: the connection's `from`, else cambium@<host>)",
+    )),
 ];
 
 /// The tasks an option of one of these operators names (the loader adds the edges).
@@ -281,7 +291,7 @@ pub const TASK_REFERENCES: [&str; 8] = [
 
 /// Operators that are declared (so a file using them gets a clear message) but cannot run
 /// in this version of Cambium.
-pub const NOT_YET: [&str; 3] = ["wait_for_object", "wait_for_query", "email"];
+pub const NOT_YET: [&str; 2] = ["wait_for_object", "wait_for_query"];
 
 macro_rules! op {
     ($name:literal, $doc:literal, $opts:ident) => {

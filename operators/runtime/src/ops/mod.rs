@@ -3,6 +3,7 @@
 mod branch;
 mod data;
 mod deploy;
+mod email;
 mod evaluate;
 mod quality;
 mod train;
@@ -28,6 +29,7 @@ pub async fn run(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
         "evaluate" => evaluate::run(rt, call).await,
         "deploy" => deploy::run(rt, call).await,
         "branch" => branch::run(call),
+        "email" => email::run(rt, call).await,
         other => Err(fail(format!(
             "operator '{other}' cannot run in this version of Cambium"
         ))),
