@@ -246,7 +246,7 @@ static WAIT_FOR_OBJECT: [OptionSpec; 5] = [
     o("timeout", T::Duration, "give up after this long"),
 ];
 
-static WAIT_FOR_QUERY: [OptionSpec; 4] = [
+static WAIT_FOR_QUERY: [OptionSpec; 5] = [
     req(o("conn", T::String, "the connection's name")),
     req(tpl(o(
         "sql",
@@ -258,7 +258,12 @@ static WAIT_FOR_QUERY: [OptionSpec; 4] = [
         T::Duration,
         "how often to look (default \"30s\")",
     ),
-    o("binds", T::Array, "bind parameters"),
+    o(
+        "timeout",
+        T::Duration,
+        "give up after this long (counted from the first poke)",
+    ),
+    tpl(o("binds", T::Array, "bind parameters")),
 ];
 
 static EMAIL: [OptionSpec; 5] = [
@@ -291,7 +296,7 @@ pub const TASK_REFERENCES: [&str; 8] = [
 
 /// Operators that are declared (so a file using them gets a clear message) but cannot run
 /// in this version of Cambium.
-pub const NOT_YET: [&str; 2] = ["wait_for_object", "wait_for_query"];
+pub const NOT_YET: [&str; 0] = [];
 
 macro_rules! op {
     ($name:literal, $doc:literal, $opts:ident) => {

@@ -674,6 +674,20 @@ fn settle(ti: &mut TaskInstance, outcome: &TryOutcome, spec: &DagSpec, now: Date
     ti.state = match outcome.exit_code {
         Some(0) if ok => TaskState::Success,
         Some(99) if ok => TaskState::Skipped,
+        // A sensor whose condition does not hold yet: poke again later, without a slot
+        // meanwhile and without using up a retry.
+        Some(98) if ok => {
+            let after_ms = outcome
+                .output
+                .as_ref()
+                .and_then(|o| o.get("poke_after_ms"))
+                .and_then(serde_json::Value::as_i64)
+                .unwrap_or(30_000);
+            ti.max_tries = ti.max_tries.saturating_add(1);
+            ti.next_retry_at = Some(now + chrono::Duration::milliseconds(after_ms));
+            ti.output = None;
+            TaskState::UpForRetry
+        }
         _ => {
             if ti.error.is_none() {
                 ti.error = Some(match outcome.exit_code {

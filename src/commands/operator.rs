@@ -65,15 +65,17 @@ pub async fn run(global: Global, try_dir: &Path) -> CmdResult<i32> {
     if let Some(message) = &outcome.message {
         eprintln!("{message}");
     }
-    let write = |var: &str, value: &Value| -> CmdResult {
-        if let Some(path) = request.env.get(var) {
-            let text = serde_json::to_vec(value)
-                .map_err(|e| CliError::failed(format!("cannot encode {var}: {e}")))?;
-            std::fs::write(path, text)
-                .map_err(|e| CliError::failed(format!("cannot write {path}: {e}")))?;
-        }
-        Ok(())
-    };
+    if let Some(after) = outcome.reschedule_after {
+        // Exit 98: not yet; the scheduler frees the slot and pokes again after the delay.
+        let after_ms = u64::try_from(after.as_millis()).unwrap_or(u64::MAX);
+        write_json(
+            &request,
+            "CAMBIUM_OUTPUT",
+            &serde_json::json!({ "poke_after_ms": after_ms }),
+        )?;
+        return Ok(98);
+    }
+    let write = |var: &str, value: &Value| write_json(&request, var, value);
     write("CAMBIUM_OUTPUT", &Value::Object(outcome.output))?;
     let metrics: serde_json::Map<String, Value> = outcome
         .metrics
@@ -82,4 +84,15 @@ pub async fn run(global: Global, try_dir: &Path) -> CmdResult<i32> {
         .collect();
     write("CAMBIUM_METRICS", &Value::Object(metrics))?;
     Ok(if outcome.skipped { 99 } else { 0 })
+}
+
+/// Writes a protocol file (`CAMBIUM_OUTPUT`, `CAMBIUM_METRICS`) of this try.
+fn write_json(request: &TryRequest, var: &str, value: &Value) -> CmdResult {
+    if let Some(path) = request.env.get(var) {
+        let text = serde_json::to_vec(value)
+            .map_err(|e| CliError::failed(format!("cannot encode {var}: {e}")))?;
+        std::fs::write(path, text)
+            .map_err(|e| CliError::failed(format!("cannot write {path}: {e}")))?;
+    }
+    Ok(())
 }

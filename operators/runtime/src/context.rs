@@ -33,6 +33,8 @@ pub struct Outcome {
     pub output: Map<String, Value>,
     /// Numbers recorded as the task's metrics.
     pub metrics: Map<String, Value>,
+    /// A sensor not satisfied yet: exit 98, poke again after this long.
+    pub reschedule_after: Option<std::time::Duration>,
 }
 
 /// Why an operator failed: a sentence naming the option, column or file at fault.

@@ -27,6 +27,9 @@ pub struct Produced {
     pub message: Option<String>,
     /// The task fails after recording what it found (a validator's anomalies).
     pub fail_after_record: Option<String>,
+    /// A sensor whose condition does not hold yet: poke again after this long, without
+    /// holding an executor slot meanwhile (nothing is recorded for such a poke).
+    pub reschedule_after: Option<std::time::Duration>,
 }
 
 /// The version of each built-in operator's behaviour; part of every cache key.
@@ -178,11 +181,19 @@ pub async fn run_recorded(rt: &Runtime, call: &Call) -> Result<Outcome, OpError>
                 )),
                 output: output_of(&result, &recorded),
                 metrics,
+                reschedule_after: None,
             });
         }
     }
 
     let mut produced = ops::run(rt, call).await?;
+    if let Some(after) = produced.reschedule_after {
+        return Ok(Outcome {
+            message: produced.message,
+            reschedule_after: Some(after),
+            ..Outcome::default()
+        });
+    }
     if produced.skipped {
         produced.result.insert("skipped".into(), Value::Bool(true));
     }
@@ -212,5 +223,6 @@ pub async fn run_recorded(rt: &Runtime, call: &Call) -> Result<Outcome, OpError>
         message: produced.message,
         output: output_of(&produced.result, &recorded),
         metrics: produced.metrics,
+        reschedule_after: None,
     })
 }

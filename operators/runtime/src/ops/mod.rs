@@ -6,6 +6,7 @@ mod deploy;
 mod email;
 mod evaluate;
 mod quality;
+mod sensors;
 mod train;
 mod transform;
 mod tune;
@@ -30,6 +31,8 @@ pub async fn run(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
         "deploy" => deploy::run(rt, call).await,
         "branch" => branch::run(call),
         "email" => email::run(rt, call).await,
+        "wait_for_query" => sensors::wait_for_query(rt, call).await,
+        "wait_for_object" => sensors::wait_for_object(rt, call).await,
         other => Err(fail(format!(
             "operator '{other}' cannot run in this version of Cambium"
         ))),
