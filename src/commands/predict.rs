@@ -59,7 +59,6 @@ pub async fn run(ctx: &Ctx, name: &str, version: Option<i64>) -> CmdResult<i32> 
         }
     }
     flush(&mut batch, first_line)?;
-    drop(flush);
     let _ = out.flush();
     Ok(0)
 }
