@@ -90,14 +90,14 @@ fn references_to_unknown_tasks_are_import_errors() {
         "let d = dag(\"refs\", #{});\nd.statistics_gen(\"s\", #{ input: \"nowhere\" });\n",
     );
     env.write_dag(
-        "mail.rhai",
-        "let d = dag(\"mail\", #{});\nd.wait_for_query(\"e\", #{ conn: \"warehouse\", sql: \"SELECT 1\" });\n",
+        "later.rhai",
+        "let d = dag(\"later\", #{});\nd.train(\"e\", #{ input: \"nowhere_else\", image: \"trainer:1\" });\n",
     );
     let errors = env.json(&["dags", "errors"], 0);
     let text = errors.to_string();
     assert!(text.contains("names task 'nowhere'"), "{text}");
     assert!(
-        text.contains("'wait_for_query'") && text.contains("not available yet"),
+        text.contains("'image'") && text.contains("not available yet"),
         "{text}"
     );
     let refs = errors
