@@ -16,7 +16,7 @@ fn a_query_sensor_waits_for_its_condition_then_downstream_runs() {
 let wait = d.wait_for_query("wait", #{ conn: "flags", sql: "SELECT count(*) FROM flags WHERE ready = 1", poke_interval: "300ms", timeout: "30s" });
 let after = d.command("after", #{ cmd: "echo the data is there" });
 wait >> after;
-let obj = d.wait_for_object("obj", #{ store: "landing", key: "in/data.csv", poke_interval: "300ms" });
+let obj = d.wait_for_object("obj", #{ store: "landing", key: "in/data.csv", poke_interval: "300ms", timeout: "30s" });
 "#,
     );
     // The flag table exists but says "not ready"; a helper flips it after ~1.5 s.
