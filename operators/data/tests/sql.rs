@@ -334,3 +334,54 @@ async fn postgres_query_types_binds_and_errors() {
         assert!(!err.contains("wrong-secret"), "{err}");
     }
 }
+
+/// A real MySQL-protocol server (MariaDB, which `.ci/run` installs and starts) when
+/// `CAMBIUM_TEST_MYSQL_URL` is set; skipped with a message otherwise.
+#[tokio::test]
+async fn mysql_query_with_binds_streams_typed_batches() {
+    let Ok(url) = std::env::var("CAMBIUM_TEST_MYSQL_URL") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set CAMBIUM_TEST_MYSQL_URL (see .ci/run)"
+        );
+        eprintln!("skipping the MySQL test: CAMBIUM_TEST_MYSQL_URL is not set");
+        return;
+    };
+    let sql = "SELECT CAST(n AS SIGNED) AS id, CAST(n / 4 AS DOUBLE) AS quarter, \
+               CASE WHEN n > 2 THEN CONCAT('n', n) END AS label, CAST(? AS CHAR) AS tag \
+               FROM (SELECT 1 AS n UNION ALL SELECT 2 UNION ALL SELECT 3 UNION ALL SELECT 4 UNION ALL SELECT 5) AS g \
+               WHERE n <= ? ORDER BY n";
+    let (batches, summary) = collect(&url, sql, &[json!("x 'q'"), json!(4)], 3).await;
+    assert_eq!(summary.rows, 4);
+    let names: Vec<&str> = summary.columns.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["id", "quarter", "label", "tag"]);
+    assert_eq!(summary.columns[0].1, ColumnType::Int);
+    assert_eq!(summary.columns[1].1, ColumnType::Float);
+    let mut all = Table::default();
+    for b in batches {
+        all.append(b).unwrap();
+    }
+    assert_eq!(
+        all.column("id"),
+        Some(&Column::Int((1..=4).map(Some).collect()))
+    );
+    assert_eq!(
+        all.column("label"),
+        Some(&Column::Str(vec![
+            None,
+            None,
+            Some("n3".into()),
+            Some("n4".into())
+        ]))
+    );
+    assert_eq!(
+        all.column("tag"),
+        Some(&Column::Str(vec![Some("x 'q'".into()); 4]))
+    );
+    let err = query_to(&url, "SELECT * FROM no_such_table", &[], |_| Ok(()), 2)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("no_such_table"), "{err}");
+    assert!(!err.contains(":cambium@"), "the password is masked: {err}");
+}
