@@ -1,6 +1,6 @@
 //! Queries on real databases: SQLite always, Postgres when `CAMBIUM_TEST_POSTGRES_URL` is
-//! set (CI sets it; `pg_ctlcluster 15 main start` locally). MySQL has no server on this
-//! project's machines, so only its URL handling and connection errors are tested here.
+//! set (CI sets it; `pg_ctlcluster 15 main start` locally), MySQL (MariaDB, which `.ci/run`
+//! installs and starts) when `CAMBIUM_TEST_MYSQL_URL` is set.
 
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] fns
 
@@ -252,7 +252,7 @@ async fn empty_results_and_sensor_helpers() {
 
 #[tokio::test]
 async fn mysql_urls_are_recognised_and_connection_errors_are_masked() {
-    // No MySQL server runs here: port 1 on loopback refuses the connection at once.
+    // Port 1 on loopback refuses the connection at once.
     let url = "mysql://app:hunter2@127.0.0.1:1/warehouse";
     let err = query_to(url, "SELECT 1", &[], |_| Ok(()), 10)
         .await
