@@ -10,7 +10,7 @@ use cambium_ml::Table;
 use cambium_store::{ArtifactRecord, NewArtifact};
 use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 /// The store every artifact is written to.
@@ -221,13 +221,5 @@ pub fn new_artifact(
         uri: uri.to_string(),
         fingerprint: fingerprint.to_string(),
         properties,
-    }
-}
-
-/// Properties from a JSON object literal (`json!({...})`), as a map.
-pub fn props(value: Value) -> Map<String, Value> {
-    match value {
-        Value::Object(m) => m,
-        _ => Map::new(),
     }
 }

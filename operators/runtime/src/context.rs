@@ -19,6 +19,21 @@ pub struct Runtime {
     pub scratch: PathBuf,
 }
 
+impl Runtime {
+    /// The URL of connection `name`; an unknown name's error lists the known ones and says
+    /// how to add it (`example` is the kind of URL it takes).
+    pub fn connection(&self, name: &str, example: &str) -> Result<&str, OpError> {
+        self.connections.get(name).map(String::as_str).ok_or_else(|| {
+            let known: Vec<&str> = self.connections.keys().map(String::as_str).collect();
+            fail(format!(
+                "unknown connection '{name}' (known: {}); add it under [connections] in cambium.toml or set CAMBIUM_CONN_{}={example}",
+                if known.is_empty() { "none".to_string() } else { known.join(", ") },
+                name.to_uppercase()
+            ))
+        })
+    }
+}
+
 /// One operator invocation, as the scheduler handed it over.
 pub type Call = Invocation;
 

@@ -34,14 +34,7 @@ fn columns_json(table: &Table) -> Value {
 /// Dataset artifact (bounded memory), else only counts them.
 pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
     let conn = call.req_str("conn")?;
-    let url = rt.connections.get(conn).ok_or_else(|| {
-        let known: Vec<&str> = rt.connections.keys().map(String::as_str).collect();
-        fail(format!(
-            "unknown connection '{conn}' (known: {}); add it under [connections] in cambium.toml or set CAMBIUM_CONN_{}=<url>",
-            known.join(", "),
-            conn.to_uppercase()
-        ))
-    })?;
+    let url = rt.connection(conn, "<url>")?;
     let sql = call.req_str("sql")?;
     let binds: Vec<Value> = match call.options.get("binds") {
         None | Some(Value::Null) => Vec::new(),

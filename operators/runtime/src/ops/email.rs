@@ -37,12 +37,7 @@ fn mailbox(text: &str, key: &str) -> Result<Mailbox, OpError> {
 
 pub async fn run(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
     let conn = call.opt_str("conn").unwrap_or("smtp");
-    let raw = rt.connections.get(conn).ok_or_else(|| {
-        fail(format!(
-            "unknown connection '{conn}'; add it under [connections] in cambium.toml or set CAMBIUM_CONN_{}=smtp://host:port",
-            conn.to_uppercase()
-        ))
-    })?;
+    let raw = rt.connection(conn, "smtp://host:port")?;
     let url =
         url::Url::parse(raw).map_err(|e| fail(format!("connection '{conn}' is not a URL: {e}")))?;
     if url.scheme() != "smtp" {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 /// `statistics_gen`: statistics of every split of the input Examples (or of a Dataset, as
 /// split `all`).
-pub async fn statistics_gen(_rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
+pub async fn statistics_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
     let (task, refs) = input_of(call, "input")?;
     let inputs = of_kind(&refs, &["Examples", "Dataset"], "input", &task)?;
     let mut tables = Vec::new();
@@ -24,7 +24,6 @@ pub async fn statistics_gen(_rt: &Runtime, call: &Call) -> Result<Produced, OpEr
         tables.push((name.to_string(), artifacts::read_table(input).await?));
     }
     let stats = SplitStatistics::compute(tables.iter().map(|(n, t)| (n.as_str(), t)));
-    let rt = _rt;
     let (uri, print) = artifacts::write_json(rt, call, "statistics.json", &stats).await?;
     let mut produced = Produced::default();
     let rows: serde_json::Map<String, Value> = stats

@@ -73,12 +73,7 @@ async fn poke(rt: &Runtime, call: &Call, holds: bool, what: String) -> Result<Pr
 
 pub async fn wait_for_query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
     let conn = call.req_str("conn")?;
-    let url = rt.connections.get(conn).ok_or_else(|| {
-        fail(format!(
-            "unknown connection '{conn}'; add it under [connections] in cambium.toml or set CAMBIUM_CONN_{}=<url>",
-            conn.to_uppercase()
-        ))
-    })?;
+    let url = rt.connection(conn, "<url>")?;
     let sql = call.req_str("sql")?;
     let binds: Vec<Value> = call
         .options
