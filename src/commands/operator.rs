@@ -48,6 +48,7 @@ pub async fn run(global: Global, try_dir: &Path) -> CmdResult<i32> {
         stores,
         connections,
         scratch: scratch.clone(),
+        dags_folder: Some(ctx.global.dags.clone()),
     };
     eprintln!(
         "running operator '{}' for task '{}' (try {})",

@@ -15,8 +15,10 @@ pub struct Runtime {
     pub stores: Stores,
     /// Connection name → URL (credentials included; never printed).
     pub connections: BTreeMap<String, String>,
-    /// A scratch folder of this try (temporary files; removed by nobody but cheap).
+    /// A scratch folder of this try (removed when the try's process ends).
     pub scratch: PathBuf,
+    /// The DAGs folder: relative file options (`schema_file`) are read from here.
+    pub dags_folder: Option<PathBuf>,
 }
 
 impl Runtime {

@@ -48,6 +48,7 @@ async fn env() -> Env {
         stores,
         connections: BTreeMap::new(),
         scratch: dir.path().join("scratch"),
+        dags_folder: None,
     };
     Env { dir, rt }
 }

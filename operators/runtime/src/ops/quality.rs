@@ -70,10 +70,8 @@ pub async fn schema_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError> 
     let (schema, source) = match call.opt_str("schema_file") {
         Some(name) => {
             // A relative path is in the DAGs folder, beside the DAG files.
-            let path = match std::env::var_os("CAMBIUM_DAGS_FOLDER") {
-                Some(dags) if std::path::Path::new(name).is_relative() => {
-                    std::path::Path::new(&dags).join(name)
-                }
+            let path = match &rt.dags_folder {
+                Some(dags) if std::path::Path::new(name).is_relative() => dags.join(name),
                 _ => std::path::PathBuf::from(name),
             };
             let file = path.display().to_string();
