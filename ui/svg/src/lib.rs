@@ -1,0 +1,44 @@
+//! Cambium's server-side SVG: everything the web UI draws, as pure functions from plain data
+//! to SVG text, with no IO and no front-end build step.
+//!
+//! This crate owns:
+//! - [`layout`]: a deterministic, layered (Sugiyama-style) left-to-right layout of a DAG.
+//! - [`escape`]: escaping of user data (DAG ids, task ids, model names, hrefs). Every string
+//!   that reaches the SVG text goes through it.
+//!
+//! It knows nothing of the scheduler's types: callers pass state names as strings
+//! (`TaskState::as_str()` fits), so the crate stays a leaf of the workspace.
+
+pub mod escape;
+pub mod graph;
+pub mod layout;
+
+pub use escape::{class_token, escape_xml, id_token, safe_href, xml_clean};
+pub use graph::{Edge, Graph, GraphProblem, Node};
+pub use layout::{layout, EdgeRoute, Layout, LayoutOptions, NodeBox};
+
+/// What can go wrong when drawing. Every variant is a fault in the input: none is worth
+/// retrying.
+#[derive(Debug, thiserror::Error)]
+pub enum SvgError {
+    /// The graph's structure is wrong; every problem found is listed.
+    #[error("invalid graph: {}", list(.0))]
+    InvalidGraph(Vec<GraphProblem>),
+    /// The graph has a cycle through this node, so it has no layered layout.
+    #[error("the graph has a cycle through node {node:?}")]
+    Cycle {
+        /// One node on the cycle.
+        node: String,
+    },
+}
+
+fn list(problems: &[GraphProblem]) -> String {
+    problems
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// This crate's result type.
+pub type Result<T, E = SvgError> = std::result::Result<T, E>;
