@@ -3,6 +3,8 @@
 //!
 //! This crate owns:
 //! - [`layout`]: a deterministic, layered (Sugiyama-style) left-to-right layout of a DAG.
+//! - [`graph_svg`]: a DAG's task graph coloured by task state, or a model version's lineage
+//!   graph (data → components → model → deployment), with links and hover titles.
 //! - [`escape`]: escaping of user data (DAG ids, task ids, model names, hrefs). Every string
 //!   that reaches the SVG text goes through it.
 //!
@@ -11,10 +13,12 @@
 
 pub mod escape;
 pub mod graph;
+pub mod graph_svg;
 pub mod layout;
 
 pub use escape::{class_token, escape_xml, id_token, safe_href, xml_clean};
 pub use graph::{Edge, Graph, GraphProblem, Node};
+pub use graph_svg::{graph_svg, GraphStyle, DEFAULT_GRAPH_CSS};
 pub use layout::{layout, EdgeRoute, Layout, LayoutOptions, NodeBox};
 
 /// What can go wrong when drawing. Every variant is a fault in the input: none is worth
