@@ -24,6 +24,15 @@ pub enum Error {
     /// A stored JSON or enum value could not be read back.
     #[error("corrupt value in the metadata database: {0}")]
     Corrupt(String),
+    /// A user name that is already taken (`cambium users create`).
+    #[error("there is already a user named '{0}'")]
+    UserExists(String),
+    /// No user has this name.
+    #[error("there is no user named '{0}'")]
+    UnknownUser(String),
+    /// No user has this id (a token or session for a user that is gone).
+    #[error("there is no user with id {0} in the metadata database")]
+    UnknownUserId(i64),
     /// An artifact id that is not in the store (an execution's input, a model version's
     /// artifact).
     #[error("there is no artifact with id {0} in the metadata database")]

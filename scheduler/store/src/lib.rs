@@ -12,6 +12,9 @@
 //! artifacts it read and wrote (`record_execution`, one transaction), the lookups behind
 //! `cambium lineage`, the execution cache and "previous span" baselines; and numbered versions
 //! of named models with aliases such as `production`, their history, promotion and rollback.
+//!
+//! And the users of the web UI and API with their API tokens and sign-in sessions, kept as
+//! password hashes and hashes of the secrets only (`users`).
 
 mod artifacts;
 mod backfills;
@@ -28,8 +31,10 @@ mod settings;
 mod store;
 mod tasks;
 mod url;
+mod users;
 
 pub use error::{Error, Result};
 pub use ml_records::*;
 pub use records::*;
 pub use store::{Backend, Store};
+pub use users::{SessionRecord, UserRecord, LAST_USED_GRANULARITY};

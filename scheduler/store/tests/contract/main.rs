@@ -37,3 +37,4 @@ mod misc;
 mod registry;
 mod runs;
 mod tasks;
+mod users;
