@@ -54,6 +54,12 @@ pub enum Error {
         "cannot roll back alias '{alias}' of model '{name}': there is no earlier version to roll back to"
     )]
     NoRollback { name: String, alias: String },
+    /// A task-instance id that is not in the store.
+    #[error("there is no task instance with id {0} in the metadata database")]
+    UnknownTaskInstance(i64),
+    /// A request the store refuses as given (the message says what to change).
+    #[error("{0}")]
+    Invalid(String),
 }
 
 impl Error {

@@ -13,14 +13,19 @@
 //! `cambium lineage`, the execution cache and "previous span" baselines; and numbered versions
 //! of named models with aliases such as `production`, their history, promotion and rollback.
 //!
+//! Asset events (`assets`: what tasks' outlets and `cambium assets emit` record) and
+//! marking task instances success or failed by hand (`marks`).
+//!
 //! And the users of the web UI and API with their API tokens and sign-in sessions, kept as
 //! password hashes and hashes of the secrets only (`users`).
 
 mod artifacts;
+mod assets;
 mod backfills;
 mod codec;
 mod dags;
 mod error;
+mod marks;
 mod ml_records;
 mod pools;
 mod records;
@@ -33,6 +38,7 @@ mod tasks;
 mod url;
 mod users;
 
+pub use assets::{AssetEvent, AssetSummary, EventSource};
 pub use error::{Error, Result};
 pub use ml_records::*;
 pub use records::*;

@@ -13,7 +13,8 @@ use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
 /// The columns `ti_from_row` reads, in select order.
-const TI_COLS: &str = "id, run_pk, dag_id, run_id, task_id, state, try_number, max_tries, \
+pub(crate) const TI_COLS: &str =
+    "id, run_pk, dag_id, run_id, task_id, state, try_number, max_tries, \
      pool, priority, queued_at, start_at, end_at, duration_ms, next_retry_at, output, metrics, \
      claimed_by, hostname, pid, exit_code, error";
 
@@ -44,7 +45,7 @@ const TI_CLEAR: &str = "UPDATE task_instances SET state = $6, max_tries = try_nu
      exit_code = NULL, error = NULL \
      WHERE run_pk = $1 AND task_id = $2 AND state NOT IN ($4, $5)";
 
-fn ti_from_row(row: &AnyRow) -> Result<TaskInstance> {
+pub(crate) fn ti_from_row(row: &AnyRow) -> Result<TaskInstance> {
     Ok(TaskInstance {
         id: int(row, "id")?,
         run_pk: int(row, "run_pk")?,

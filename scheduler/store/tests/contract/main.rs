@@ -29,6 +29,7 @@ macro_rules! contract {
 }
 
 mod artifacts;
+mod assets;
 mod connect;
 mod dags;
 mod fixtures;
