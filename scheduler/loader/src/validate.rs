@@ -104,8 +104,27 @@ fn apply_common(opts: &mut TaskOptions, key: &str, value: &Value, who: &str) -> 
             }
         }
         "image" | "resources" | "pull_policy" => return Err(not_available(key, who)),
-        "outlets" if value.as_array().is_some_and(|a| !a.is_empty()) => {
-            return Err(not_available(key, who))
+        "outlets" => {
+            let names: Vec<String> = value
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|v| v.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if names.iter().any(|n| n.trim().is_empty()) {
+                return Err(format!(
+                    "option 'outlets' of {who}: an asset name cannot be empty"
+                ));
+            }
+            let mut unique: Vec<String> = Vec::with_capacity(names.len());
+            for name in names {
+                if !unique.contains(&name) {
+                    unique.push(name);
+                }
+            }
+            opts.outlets = unique;
         }
         "cache" => opts.cache = value.as_bool().unwrap_or_default(),
         "pool" => opts.pool = text.to_string(),
@@ -122,6 +141,36 @@ fn apply_common(opts: &mut TaskOptions, key: &str, value: &Value, who: &str) -> 
         }
         "doc" => opts.doc = Some(text.to_string()),
         _ => {}
+    }
+    Ok(())
+}
+
+/// Checks a DAG's `triggers`: `on_asset(name)` entries with a name; `on_object(...)` is
+/// not available yet.
+fn check_triggers(triggers: &[Value], who: &str) -> Result<(), String> {
+    for (i, trigger) in triggers.iter().enumerate() {
+        let kind = trigger.get("type").and_then(Value::as_str);
+        match kind {
+            Some("asset") => {
+                let name = trigger.get("name").and_then(Value::as_str).unwrap_or("");
+                if name.trim().is_empty() {
+                    return Err(format!(
+                        "option 'triggers' of {who}: on_asset(...) needs an asset name, e.g. on_asset(\"warehouse.wine_daily\")"
+                    ));
+                }
+            }
+            Some("object") => {
+                return Err(format!(
+                    "option 'triggers' of {who}: on_object(...) is not available yet in this version of Cambium; use on_asset(...) or remove it"
+                ))
+            }
+            _ => {
+                return Err(format!(
+                    "option 'triggers' of {who}: entry {} is not a trigger; use on_asset(\"NAME\")",
+                    i + 1
+                ))
+            }
+        }
     }
     Ok(())
 }
@@ -198,11 +247,7 @@ pub fn validate_dag(
             }
             "triggers" => {
                 spec.triggers = value.as_array().cloned().unwrap_or_default();
-                if spec.triggers.is_empty() {
-                    Ok(())
-                } else {
-                    Err(not_available(key, &who))
-                }
+                check_triggers(&spec.triggers, &who)
             }
             "on_failure" | "on_retry" | "on_success" => {
                 let slot = match key.as_str() {

@@ -315,7 +315,6 @@ d.command("b", #{ cmd: "", outlets: [], cache: false, executor: "docker" });
         "image",
         "resources",
         "pull_policy",
-        "outlets",
     ] {
         assert!(not_yet(key), "{key} not refused: {m:?}");
     }
@@ -328,8 +327,62 @@ d.command("b", #{ cmd: "", outlets: [], cache: false, executor: "docker" });
         m.iter().any(|x| x.contains("'docker' is not an executor")),
         "{m:?}"
     );
-    assert_eq!(m.len(), 10, "{m:?}");
+    assert_eq!(m.len(), 9, "{m:?}");
     assert!(m[0].starts_with("2:5: option 'triggers'"), "{m:?}");
+    assert!(m[0].contains("on_object(...)"), "{m:?}");
+}
+
+#[test]
+fn asset_triggers_and_outlets_are_declared() {
+    let f = load(
+        r#"let up = dag("etl", #{});
+up.command("load", #{ cmd: "true", outlets: ["warehouse.wine_daily", "b", "b"] });
+up.command("other", #{ cmd: "true" });
+let down = dag("retrain", #{ triggers: [on_asset("warehouse.wine_daily")] });
+down.command("train", #{ cmd: "true" });
+"#,
+    );
+    assert!(f.errors.is_empty(), "{:?}", messages(&f));
+    let etl = f.dags.iter().find(|d| d.dag_id == "etl").expect("etl");
+    let load = etl.task("load").expect("load");
+    assert_eq!(load.common.outlets, ["warehouse.wine_daily", "b"]);
+    assert!(etl.task("other").expect("other").common.outlets.is_empty());
+    let retrain = f
+        .dags
+        .iter()
+        .find(|d| d.dag_id == "retrain")
+        .expect("retrain");
+    assert_eq!(
+        retrain.triggers,
+        [serde_json::json!({"type": "asset", "name": "warehouse.wine_daily"})]
+    );
+}
+
+#[test]
+fn bad_asset_triggers_and_outlets_are_named() {
+    let f = load(
+        r#"let d = dag("x", #{ triggers: [on_asset("")] });
+d.command("a", #{ cmd: "true", outlets: [""] });
+let e = dag("y", #{ triggers: ["w"] });
+e.command("a", #{ cmd: "true" });
+"#,
+    );
+    let m = messages(&f);
+    assert!(
+        m.iter()
+            .any(|x| x.contains("'triggers'") && x.contains("needs an asset name")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|x| x.contains("'outlets'") && x.contains("cannot be empty")),
+        "{m:?}"
+    );
+    assert!(
+        m.iter()
+            .any(|x| x.contains("DAG 'y'") && x.contains("is not a trigger")),
+        "{m:?}"
+    );
 }
 
 #[test]
