@@ -15,7 +15,7 @@ use crate::runs::{create_due_runs, timetable_of, TEST_RUN_PREFIX};
 use cambium_dag::{retry::retry_delay, DagSpec, RunState, RunType, TaskState};
 use cambium_executor::{Executor, TryEvent, TryKey, TryOutcome};
 use cambium_store::{
-    BackfillRecord, Batch, RunRecord, SchedulerRecord, Store, TaskInstance, TryRecord,
+    BackfillRecord, Batch, EventSource, RunRecord, SchedulerRecord, Store, TaskInstance, TryRecord,
 };
 use cambium_timetable::Timetable;
 use chrono::{DateTime, Utc};
@@ -145,6 +145,9 @@ pub struct Engine {
     pending_runs: Vec<RunRecord>,
     /// Indexes into `pending` that claim a try; started after the batch commits.
     claims: Vec<usize>,
+    /// Indexes into `pending` of tries that succeeded, with their task's `outlets`; the
+    /// asset events are emitted after the batch commits.
+    outlets: Vec<(usize, Vec<String>)>,
 }
 
 impl Engine {
@@ -185,6 +188,7 @@ impl Engine {
             pending_tries: Vec::new(),
             pending_runs: Vec::new(),
             claims: Vec::new(),
+            outlets: Vec::new(),
         }
     }
 
@@ -645,6 +649,17 @@ impl Engine {
                     error: ti.error.clone(),
                 });
                 info!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, try_number = ti.try_number, state = %ti.state, "try ended");
+                // `dags test` runs are left alone by schedulers; they update no assets.
+                let outlets = spec
+                    .task(&ti.task_id)
+                    .map(|t| t.common.outlets.clone())
+                    .unwrap_or_default();
+                if ti.state == TaskState::Success
+                    && !outlets.is_empty()
+                    && !ti.run_id.starts_with(TEST_RUN_PREFIX)
+                {
+                    self.outlets.push((self.pending.len(), outlets));
+                }
                 self.pending.push((expect, ti.clone()));
                 self.dirty.insert(run_pk);
                 // A slot is free again: runs with tasks held back by a limit may go on.
@@ -998,6 +1013,7 @@ impl Engine {
             tries: std::mem::take(&mut self.pending_tries),
         };
         let claims = std::mem::take(&mut self.claims);
+        let outlets = std::mem::take(&mut self.outlets);
         let mut delay = Duration::from_millis(100);
         let applied = loop {
             match self.store.apply(&batch).await {
@@ -1013,6 +1029,7 @@ impl Engine {
                     self.pending_runs = batch.runs;
                     self.pending_tries = batch.tries;
                     self.claims = claims;
+                    self.outlets = outlets;
                     return Err(e);
                 }
             }
@@ -1046,6 +1063,11 @@ impl Engine {
             }
             self.start_try(ti.clone());
         }
+        for (idx, names) in outlets {
+            if let (Some(true), Some((_, ti))) = (applied.get(idx), batch.task_instances.get(idx)) {
+                self.emit_outlets(ti, names).await;
+            }
+        }
         for pk in conflicted {
             debug!(run_pk = pk, "conflicting change; reloading run");
             self.runs.remove(&pk);
@@ -1054,6 +1076,30 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Records an event for each outlet of a task instance that succeeded, creating the runs
+    /// they trigger. Failing to do so is logged and never fails the task.
+    async fn emit_outlets(&mut self, ti: &TaskInstance, outlets: Vec<String>) {
+        let source = EventSource {
+            dag_id: &ti.dag_id,
+            run_id: &ti.run_id,
+            task_id: &ti.task_id,
+        };
+        for asset in outlets {
+            let now = self.clock.now();
+            match crate::assets::emit(&self.store, &asset, Map::new(), Some(source), now).await {
+                Ok((event, created)) => {
+                    info!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, asset = %asset, event_id = event.id, runs = created.len(), "asset updated");
+                    if let Err(e) = self.load_runs(created, false).await {
+                        debug!(error = %e, "asset-triggered runs are picked up by the next poll");
+                    }
+                }
+                Err(e) => {
+                    warn!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, asset = %asset, error = %e, "could not record the asset event of a task's outlet");
+                }
+            }
+        }
     }
 
     fn start_try(&mut self, ti: TaskInstance) {

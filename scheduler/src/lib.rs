@@ -2,8 +2,10 @@
 //! It creates runs from timetables, manual triggers and backfills (`runs`), plans each run
 //! with the pure state machine (`plan`), claims tries by compare-and-set in the store, hands
 //! them to an executor, and reacts to each try's end at once (`engine`). The DAG processor
-//! (`dagproc`) keeps the store in step with the DAGs folder.
+//! (`dagproc`) keeps the store in step with the DAGs folder. Asset events and the runs they
+//! trigger are `assets`.
 
+pub mod assets;
 pub mod clock;
 pub mod dagproc;
 pub mod engine;
