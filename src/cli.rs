@@ -52,13 +52,22 @@ pub enum Output {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scheduler and local executor in one process on the embedded defaults (the web UI
-    /// joins in a later release).
+    /// Scheduler, local executor, web UI and API in one process, on the embedded SQLite
+    /// by default; prints the URL and, on the first start, the generated admin password.
     Standalone {
-        /// Address the web UI will listen on.
+        /// Address the web UI and API listen on.
         #[arg(long, default_value = "127.0.0.1")]
         bind: String,
-        /// Port the web UI will listen on.
+        /// Port the web UI and API listen on (0: any free port, printed at start).
+        #[arg(long, default_value_t = 8080)]
+        port: u16,
+    },
+    /// The web UI and API alone, against the same database as a scheduler.
+    Webserver {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: String,
+        /// Port to listen on (0: any free port, printed at start).
         #[arg(long, default_value_t = 8080)]
         port: u16,
     },
@@ -73,7 +82,7 @@ pub enum Command {
     /// Runs: list and show.
     #[command(subcommand)]
     Runs(RunsCommand),
-    /// Task instances: test, clear, logs.
+    /// Task instances: test, clear, mark, logs.
     #[command(subcommand)]
     Tasks(TasksCommand),
     /// Example data: seeds the example DAGs' warehouse.
@@ -82,6 +91,12 @@ pub enum Command {
     /// The model registry: list, show, promote, roll back.
     #[command(subcommand)]
     Models(ModelsCommand),
+    /// Assets: list, emit.
+    #[command(subcommand)]
+    Assets(AssetsCommand),
+    /// Users of the web UI and API: create, token, list.
+    #[command(subcommand)]
+    Users(crate::commands::users::UsersCommand),
     /// What produced an artifact or model version, from what, with which params.
     Lineage {
         /// A model name (its production version, else its latest), NAME:VERSION
@@ -209,6 +224,15 @@ pub enum TasksCommand {
         #[arg(long)]
         downstream: bool,
     },
+    /// Marks a task instance success or failed without running it.
+    Mark {
+        dag_id: String,
+        run_id: String,
+        task_id: String,
+        /// The state to set.
+        #[arg(long, value_parser = ["success", "failed"])]
+        state: String,
+    },
     /// Prints a try's log.
     Logs {
         dag_id: String,
@@ -220,6 +244,21 @@ pub enum TasksCommand {
         /// Keep printing until the try ends.
         #[arg(long)]
         follow: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AssetsCommand {
+    /// Every asset the DAGs name, with the tasks that update it (outlets), the DAGs it
+    /// triggers (on_asset) and its events.
+    List,
+    /// Records an asset event now and creates the runs it triggers.
+    Emit {
+        /// The asset's name, as in outlets and on_asset(...).
+        name: String,
+        /// A JSON object stored with the event (in the triggered runs' conf.asset.extra).
+        #[arg(long)]
+        extra: Option<String>,
     },
 }
 

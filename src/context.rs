@@ -6,7 +6,7 @@ use cambium_dag::DagSpec;
 use cambium_loader::Limits;
 use cambium_scheduler::{DagProcessor, Home};
 use cambium_store::{DagRecord, Store};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 /// Resolved global options and the opened store.
@@ -174,32 +174,13 @@ pub fn unknown_dag(dag_id: &str) -> CliError {
 
 /// Parses `--conf`: a JSON object.
 pub fn parse_conf(conf: Option<&str>) -> CmdResult<serde_json::Map<String, serde_json::Value>> {
-    let Some(text) = conf else {
-        return Ok(serde_json::Map::new());
-    };
-    match serde_json::from_str::<serde_json::Value>(text) {
-        Ok(serde_json::Value::Object(map)) => Ok(map),
-        Ok(_) => Err(CliError::usage(
-            "--conf must be a JSON object, e.g. --conf '{\"rows\": 100}'",
-        )),
-        Err(e) => Err(CliError::usage(format!("--conf is not valid JSON: {e}"))),
+    match conf {
+        None => Ok(serde_json::Map::new()),
+        Some(text) => cambium_ui::service::parse_conf("--conf", text).map_err(CliError::usage),
     }
 }
 
 /// Parses a date option: RFC 3339, or `YYYY-MM-DD` (midnight in the DAG's time zone).
 pub fn parse_time(option: &str, text: &str, spec: &DagSpec) -> CmdResult<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    let tz: chrono_tz::Tz = spec.timezone.parse().unwrap_or(chrono_tz::UTC);
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
-        if let Some(midnight) = d.and_hms_opt(0, 0, 0) {
-            if let Some(t) = midnight.and_local_timezone(tz).earliest() {
-                return Ok(t.with_timezone(&Utc));
-            }
-        }
-    }
-    Err(CliError::usage(format!(
-        "{option} '{text}' is not a date: use YYYY-MM-DD or RFC 3339 like 2026-11-22T09:00:00+00:00"
-    )))
+    cambium_ui::service::parse_time(option, text, spec).map_err(CliError::usage)
 }

@@ -55,7 +55,9 @@ fn real_main(cli: Cli) -> CmdResult<i32> {
         Command::Task(TaskInternal::Supervise { try_dir }) => {
             return Ok(cambium_executor::supervise::run(try_dir));
         }
-        Command::Standalone { .. } | Command::Scheduler => init_tracing("info"),
+        Command::Standalone { .. } | Command::Scheduler | Command::Webserver { .. } => {
+            init_tracing("info")
+        }
         _ => init_tracing("warn"),
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -67,19 +69,26 @@ fn real_main(cli: Cli) -> CmdResult<i32> {
         match cli.command {
             Command::Db(command) => commands::db::run(global, command).await,
             Command::Standalone { bind, port } => {
-                let ctx = Ctx::open(global).await?;
-                let banner = format!(
-                    "cambium standalone: scheduler + local executor (the web UI on http://{bind}:{port} arrives with the UI release)"
-                );
-                commands::serve::scheduler(ctx, Some(banner)).await
+                commands::serve::standalone(Ctx::open(global).await?, &bind, port).await
+            }
+            Command::Webserver { bind, port } => {
+                commands::serve::webserver(Ctx::open(global).await?, &bind, port).await
             }
             Command::Scheduler => commands::serve::scheduler(Ctx::open(global).await?, None).await,
             Command::Dags(command) => commands::dags::run(Ctx::open(global).await?, command).await,
             Command::Runs(command) => commands::runs::run(Ctx::open(global).await?, command).await,
-            Command::Tasks(command) => commands::tasks::run(Ctx::open(global).await?, command).await,
+            Command::Tasks(command) => {
+                commands::tasks::run(Ctx::open(global).await?, command).await
+            }
             Command::Examples(command) => commands::examples::run(global, command).await,
             Command::Models(command) => {
                 commands::models::run(Ctx::open(global).await?, command).await
+            }
+            Command::Users(command) => {
+                commands::users::run(Ctx::open(global).await?, command).await
+            }
+            Command::Assets(command) => {
+                commands::assets::run(Ctx::open(global).await?, command).await
             }
             Command::Lineage { target } => {
                 commands::lineage::run(Ctx::open(global).await?, &target).await

@@ -34,6 +34,10 @@ pub struct DagUpdate {
     pub removed: Vec<String>,
 }
 
+/// The setting where a scheduler's DAG processor records how long its last parse of the
+/// folder took (milliseconds), for `/metrics`.
+pub const PARSE_MS_SETTING: &str = "metrics.dag_parse_ms";
+
 /// A DAGs folder synced into the store.
 pub struct DagProcessor {
     folder: Option<DagFolder>,
@@ -139,6 +143,7 @@ impl DagProcessor {
             return Ok(DagUpdate::default());
         };
         let before: BTreeSet<String> = folder.dags().map(|d| d.dag_id.clone()).collect();
+        let started = std::time::Instant::now();
         let (folder, refresh) = match tokio::task::spawn_blocking(move || {
             let refresh = folder.refresh();
             (folder, refresh)
@@ -152,8 +157,16 @@ impl DagProcessor {
                 return Ok(DagUpdate::default());
             }
         };
+        let parse_ms = started.elapsed().as_secs_f64() * 1000.0;
         let after: BTreeSet<String> = folder.dags().map(|d| d.dag_id.clone()).collect();
         let now = Utc::now();
+        if self.authoritative {
+            // For `/metrics`; a failed write only loses a gauge reading.
+            let _ = self
+                .store
+                .set_setting(PARSE_MS_SETTING, &format!("{parse_ms:.3}"))
+                .await;
+        }
         let files: Vec<(String, String, Vec<DagSpec>, Vec<ImportError>)> = refresh
             .changed
             .iter()

@@ -37,6 +37,10 @@ pub enum Mode {
     SingleRun { run_pk: i64 },
 }
 
+/// The setting where a scheduler records how long its last loop step took (milliseconds),
+/// for `/metrics`.
+pub const LOOP_MS_SETTING: &str = "metrics.scheduler_loop_ms";
+
 /// Settings of one engine.
 #[derive(Debug, Clone)]
 pub struct EngineOptions {
@@ -139,6 +143,8 @@ pub struct Engine {
     next_heartbeat: DateTime<Utc>,
     started_at: DateTime<Utc>,
     finished_single: Option<RunRecord>,
+    /// How long the last step of the loop took, in milliseconds.
+    last_step_ms: Option<f64>,
     /// Task-instance changes of this step: `(expected state, new row)`.
     pending: Vec<(TaskState, TaskInstance)>,
     pending_tries: Vec<TryRecord>,
@@ -184,6 +190,7 @@ impl Engine {
             next_heartbeat: now,
             started_at: now,
             finished_single: None,
+            last_step_ms: None,
             pending: Vec::new(),
             pending_tries: Vec::new(),
             pending_runs: Vec::new(),
@@ -233,7 +240,10 @@ impl Engine {
                     self.on_dag_update(update);
                 }
             }
-            if let Err(e) = self.step().await {
+            let started = std::time::Instant::now();
+            let stepped = self.step().await;
+            self.last_step_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
+            if let Err(e) = stepped {
                 // Never give up on the store: a scheduler that exits on a database hiccup
                 // strands its runs. Changes not yet written stay pending for the next step.
                 if e.is_retryable() {
@@ -522,6 +532,13 @@ impl Engine {
                 heartbeat_at: now,
             })
             .await?;
+        if let (true, Some(ms)) = (self.opts.mode == Mode::Scheduler, self.last_step_ms) {
+            // For `/metrics`; a failed write only loses a gauge reading.
+            let _ = self
+                .store
+                .set_setting(LOOP_MS_SETTING, &format!("{ms:.3}"))
+                .await;
+        }
         self.next_heartbeat =
             now + chrono::Duration::from_std(self.opts.heartbeat).unwrap_or_default();
         Ok(())

@@ -7,15 +7,11 @@ use crate::context::{parse_conf, parse_time, Ctx};
 use crate::error::{CliError, CmdResult};
 use crate::table;
 use cambium_scheduler::runs::{
-    create_manual_run, plan_backfill, restriction_of, start_backfill, timetable_of,
-    BackfillRequest, Rerun,
+    create_manual_run, plan_backfill, start_backfill, BackfillRequest, Rerun,
 };
 use cambium_scheduler::Mode;
-use cambium_store::{RunRecord, Store};
-use cambium_timetable::DataInterval;
-use cambium_ui::{
-    time, BackfillView, DagDetail, DagListItem, ImportErrorView, NextRunView, RunView,
-};
+use cambium_store::RunRecord;
+use cambium_ui::{time, BackfillView, DagDetail, ImportErrorView, NextRunView, RunView};
 use chrono::Utc;
 
 pub async fn run(ctx: Ctx, command: DagsCommand) -> CmdResult<i32> {
@@ -70,33 +66,10 @@ pub async fn run(ctx: Ctx, command: DagsCommand) -> CmdResult<i32> {
     }
 }
 
-/// The last scheduled run's interval, which the next run follows.
-async fn last_interval(store: &Store, dag_id: &str) -> CmdResult<Option<DataInterval>> {
-    Ok(store
-        .latest_run(dag_id, &[cambium_dag::RunType::Scheduled])
-        .await?
-        .map(|r| DataInterval {
-            start: r.data_interval_start,
-            end: r.data_interval_end,
-        }))
-}
-
 async fn list(ctx: &Ctx) -> CmdResult<i32> {
     ctx.sync_dags().await?;
-    let now = Utc::now();
-    let mut items = Vec::new();
-    for dag in ctx.store.list_dags().await? {
-        let next = match timetable_of(&dag.spec) {
-            Ok(t) if t.is_scheduled() => {
-                let last = last_interval(&ctx.store, &dag.spec.dag_id).await?;
-                t.upcoming(last.as_ref(), &restriction_of(&dag.spec), now, 1)
-                    .first()
-                    .map(|info| info.run_after)
-            }
-            _ => None,
-        };
-        items.push(DagListItem::new(&dag.spec, dag.paused, next));
-    }
+    let dags = ctx.store.list_dags().await?;
+    let items = cambium_ui::service::dag_list(&ctx.store, &dags, Utc::now()).await?;
     let errors = ctx.store.list_import_errors().await?;
     if ctx.json() {
         ctx.print_json(&items)?;
@@ -197,18 +170,8 @@ async fn show(ctx: &Ctx, dag_id: &str, dot: bool) -> CmdResult<i32> {
 
 async fn next_runs(ctx: &Ctx, dag_id: &str, n: usize) -> CmdResult<i32> {
     let dag = ctx.dag(dag_id).await?;
-    let timetable = timetable_of(&dag.spec)?;
-    let last = last_interval(&ctx.store, dag_id).await?;
-    let runs: Vec<NextRunView> = timetable
-        .upcoming(last.as_ref(), &restriction_of(&dag.spec), Utc::now(), n)
-        .into_iter()
-        .map(|info| NextRunView {
-            logical_date: cambium_ui::time_in(info.logical_date, &dag.spec.timezone),
-            data_interval_start: cambium_ui::time_in(info.data_interval.start, &dag.spec.timezone),
-            data_interval_end: cambium_ui::time_in(info.data_interval.end, &dag.spec.timezone),
-            run_after: cambium_ui::time_in(info.run_after, &dag.spec.timezone),
-        })
-        .collect();
+    let runs: Vec<NextRunView> =
+        cambium_ui::service::next_runs(&ctx.store, &dag.spec, n, Utc::now()).await?;
     if ctx.json() {
         ctx.print_json(&runs)?;
     } else if runs.is_empty() {
@@ -396,19 +359,7 @@ async fn backfill(
     let plan = plan_backfill(&ctx.store, &dag.spec, start, end, rerun).await?;
     if dry_run {
         if ctx.json() {
-            let rows: Vec<serde_json::Value> = plan
-                .iter()
-                .map(|p| {
-                    serde_json::json!({
-                        "logical_date": time(p.info.logical_date),
-                        "data_interval_start": time(p.info.data_interval.start),
-                        "data_interval_end": time(p.info.data_interval.end),
-                        "action": p.action,
-                        "existing_run_id": p.existing.as_ref().map(|r| r.run_id.clone()),
-                    })
-                })
-                .collect();
-            ctx.print_json(&serde_json::json!({"dag_id": dag_id, "dry_run": true, "runs": rows}))?;
+            ctx.print_json(&cambium_ui::service::BackfillPreview::new(dag_id, &plan))?;
         } else {
             let rows: Vec<Vec<String>> = plan
                 .iter()

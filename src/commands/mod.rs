@@ -1,5 +1,6 @@
 //! One module per command group.
 
+pub mod assets;
 pub mod dags;
 pub mod db;
 pub mod examples;
@@ -10,3 +11,4 @@ pub mod predict;
 pub mod runs;
 pub mod serve;
 pub mod tasks;
+pub mod users;

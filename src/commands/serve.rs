@@ -1,4 +1,5 @@
-//! `cambium standalone` and `cambium scheduler`, and the engine wiring `dags test` shares.
+//! `cambium standalone`, `cambium scheduler` and `cambium webserver`, and the engine wiring
+//! `dags test` shares.
 
 use crate::context::Ctx;
 use crate::error::{CliError, CmdResult};
@@ -93,8 +94,39 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// Resolves when the watched flag turns true (the shared shutdown of standalone's parts).
+async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow_and_update() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A shutdown flag raised on Ctrl-C or SIGTERM.
+fn shutdown_flag() -> tokio::sync::watch::Receiver<bool> {
+    let (tx, rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = tx.send(true);
+    });
+    rx
+}
+
 /// Runs the scheduler until Ctrl-C or SIGTERM.
 pub async fn scheduler(ctx: Ctx, banner: Option<String>) -> CmdResult<i32> {
+    run_scheduler(&ctx, banner, stopped(shutdown_flag())).await?;
+    eprintln!(
+        "cambium scheduler stopped; running tries keep going and are adopted at the next start"
+    );
+    Ok(0)
+}
+
+async fn run_scheduler(
+    ctx: &Ctx,
+    banner: Option<String>,
+    shutdown: impl std::future::Future<Output = ()> + Send,
+) -> CmdResult {
     // Sync once before starting so the engine sees every DAG; the background processor
     // keeps the store current after that.
     let processor = ctx.sync_dags_as_scheduler().await?;
@@ -120,12 +152,97 @@ pub async fn scheduler(ctx: Ctx, banner: Option<String>) -> CmdResult<i32> {
         Duration::from_secs(30),
         tx,
     );
-    let engine = build_engine(&ctx, Mode::Scheduler).await?;
-    let result = engine.run(Some(rx), shutdown_signal()).await;
+    let engine = build_engine(ctx, Mode::Scheduler).await?;
+    let result = engine.run(Some(rx), shutdown).await;
     handle.abort();
     result?;
+    Ok(())
+}
+
+/// Binds the web server's port, with an error that says what to do when it is taken.
+async fn bind(address: &str, port: u16) -> CmdResult<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind((address, port))
+        .await
+        .map_err(|e| {
+            CliError::usage(format!(
+                "cannot listen on {address}:{port}: {e}; pass another --port (or --port 0 for any free one)"
+            ))
+        })
+}
+
+/// The web app over this context's store.
+fn web_app(ctx: &Ctx) -> CmdResult<Arc<cambium_ui::web::App>> {
+    let mut config = cambium_ui::web::WebConfig::new(ctx.home.clone());
+    config.dags_folder = Some(ctx.global.dags.clone());
+    config.secrets = ctx.secrets();
+    config.scheduler_dead_after = ctx.config.scheduler.scheduler_dead_after();
+    cambium_ui::web::App::new(ctx.store.clone(), config)
+        .map_err(|e| CliError::failed(format!("cannot start the web server: {e}")))
+}
+
+/// Serves the UI and API until `rx` says stop; open log streams get two seconds to end.
+async fn run_web(
+    listener: tokio::net::TcpListener,
+    app: Arc<cambium_ui::web::App>,
+    rx: tokio::sync::watch::Receiver<bool>,
+) -> CmdResult {
+    let graceful = stopped(rx.clone());
+    let serve = cambium_ui::web::serve(listener, app, graceful);
+    tokio::select! {
+        result = serve => result.map_err(|e| CliError::failed(format!("the web server failed: {e}"))),
+        _ = async { stopped(rx).await; tokio::time::sleep(Duration::from_secs(2)).await } => Ok(()),
+    }
+}
+
+/// Prints the generated admin password on the very first start.
+async fn bootstrap(ctx: &Ctx) -> CmdResult {
+    if let Some(password) = cambium_ui::web::bootstrap_admin(&ctx.store)
+        .await
+        .map_err(CliError::failed)?
+    {
+        eprintln!(
+            "created the first user: admin, password {password}\n  (shown only this once; change it with `cambium users create admin --role admin --update --password-stdin`)"
+        );
+    }
+    Ok(())
+}
+
+/// Scheduler, executor, web UI and API in one process.
+pub async fn standalone(ctx: Ctx, address: &str, port: u16) -> CmdResult<i32> {
+    let listener = bind(address, port).await?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::failed(format!("cannot read the bound address: {e}")))?;
+    bootstrap(&ctx).await?;
+    let app = web_app(&ctx)?;
+    let rx = shutdown_flag();
+    let banner = format!("cambium standalone: web UI and API on http://{local}/");
+    let web = tokio::spawn(run_web(listener, app, rx.clone()));
+    let scheduled = run_scheduler(&ctx, Some(banner), stopped(rx.clone())).await;
+    let served = match web.await {
+        Ok(r) => r,
+        Err(e) => Err(CliError::failed(format!("the web server stopped: {e}"))),
+    };
+    scheduled?;
+    served?;
     eprintln!(
-        "cambium scheduler stopped; running tries keep going and are adopted at the next start"
+        "cambium standalone stopped; running tries keep going and are adopted at the next start"
     );
+    Ok(0)
+}
+
+/// The web UI and API alone.
+pub async fn webserver(ctx: Ctx, address: &str, port: u16) -> CmdResult<i32> {
+    let listener = bind(address, port).await?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::failed(format!("cannot read the bound address: {e}")))?;
+    bootstrap(&ctx).await?;
+    // The DAG list comes from the store, which schedulers keep current; one sync here
+    // shows this folder's DAGs even before a scheduler has run.
+    ctx.sync_dags().await?;
+    let app = web_app(&ctx)?;
+    eprintln!("cambium webserver: web UI and API on http://{local}/; Ctrl-C to stop");
+    run_web(listener, app, shutdown_flag()).await?;
     Ok(0)
 }

@@ -1,4 +1,4 @@
-//! `cambium tasks test | clear | logs`.
+//! `cambium tasks test | clear | mark | logs`.
 
 use crate::cli::TasksCommand;
 use crate::commands::runs::find_run;
@@ -29,6 +29,12 @@ pub async fn run(ctx: Ctx, command: TasksCommand) -> CmdResult<i32> {
             tasks,
             downstream,
         } => clear(&ctx, &dag_id, &run_id, tasks, downstream).await,
+        TasksCommand::Mark {
+            dag_id,
+            run_id,
+            task_id,
+            state,
+        } => mark(&ctx, &dag_id, &run_id, &task_id, &state).await,
         TasksCommand::Logs {
             dag_id,
             run_id,
@@ -200,6 +206,42 @@ async fn clear(
             "cleared {cleared} task instance(s) of run {}: {}; a running scheduler runs them again",
             run.run_id,
             selected.join(", ")
+        );
+    }
+    Ok(0)
+}
+
+/// Sets a task instance of a run to `success` or `failed` without running it; prints the
+/// run as `runs show` does. A run that had ended takes the state its tasks now give it.
+async fn mark(ctx: &Ctx, dag_id: &str, run_id: &str, task_id: &str, state: &str) -> CmdResult<i32> {
+    let state: TaskState = match state {
+        "success" => TaskState::Success,
+        "failed" => TaskState::Failed,
+        other => {
+            return Err(CliError::usage(format!(
+                "--state '{other}' cannot be set by hand; use --state success or --state failed"
+            )))
+        }
+    };
+    let run = find_run(&ctx.store, run_id, Some(dag_id)).await?;
+    let tis = ctx.store.task_instances(run.id).await?;
+    let Some(ti) = tis.iter().find(|t| t.task_id == task_id) else {
+        let known: Vec<String> = tis.iter().map(|t| t.task_id.clone()).collect();
+        return Err(unknown_task(dag_id, task_id, &known));
+    };
+    let was = ti.state;
+    ctx.store
+        .mark_task_instance(ti.id, state, Utc::now())
+        .await?;
+    let run = find_run(&ctx.store, &run.run_id, Some(dag_id)).await?;
+    let view = crate::commands::runs::load_run_view(&ctx.store, &run).await?;
+    if ctx.json() {
+        ctx.print_json(&view)?;
+    } else {
+        outln!(
+            "marked task '{task_id}' of run {} {state} (was {was}); the run is {}",
+            run.run_id,
+            run.state
         );
     }
     Ok(0)

@@ -296,3 +296,57 @@ pub fn sorted_keys(v: &Value) -> Vec<&str> {
     keys.sort();
     keys
 }
+
+/// A running `cambium standalone` on a free port with a fresh home; stopped on drop.
+pub struct Standalone {
+    pub proc: Proc,
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub url: String,
+    /// The generated password of `admin`, as the first start printed it.
+    pub admin_password: String,
+}
+
+impl Env {
+    /// Starts `cambium standalone --port 0` and waits until it serves (its log names the
+    /// URL and the first start's admin password).
+    pub fn standalone(&self) -> Standalone {
+        let log = self.dir.path().join(format!("standalone-{}.log", unique()));
+        let file = std::fs::File::create(&log).expect("standalone log");
+        let err = file.try_clone().expect("clone log");
+        let child = self
+            .command(&["standalone", "--port", "0"])
+            .env("CAMBIUM_LOG", "info")
+            .stdout(file)
+            .stderr(err)
+            .spawn()
+            .expect("start standalone");
+        let proc = Proc { child, log };
+        let found = wait_for(Duration::from_secs(60), || {
+            let text = proc.log_text();
+            let url = text
+                .split("web UI and API on ")
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .trim_end_matches(['/', ';'])
+                .to_string();
+            let password = text
+                .split("created the first user: admin, password ")
+                .nth(1)
+                .and_then(|rest| rest.split_whitespace().next())
+                .unwrap_or_default()
+                .to_string();
+            // Serving: the scheduler banner comes after the listener is bound.
+            text.contains("cambium scheduler:")
+                .then_some((url, password))
+        });
+        let Some((url, admin_password)) = found else {
+            panic!("standalone did not start:\n{}", proc.log_text());
+        };
+        Standalone {
+            proc,
+            url,
+            admin_password,
+        }
+    }
+}

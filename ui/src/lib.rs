@@ -1,9 +1,13 @@
-//! Cambium's views: the JSON shapes of DAGs, runs, task instances, next runs and import
-//! errors exactly as `cli.md` defines them, shared by the CLI's `--output json` and (with
-//! the web UI issue) the HTTP API. For now this crate holds only these views; the axum API
-//! and the web pages join it in their own issue.
+//! Cambium's HTTP side and the views it shares with the CLI: the JSON shapes of DAGs, runs,
+//! task instances, next runs, import errors, models and lineage exactly as `cli.md` defines
+//! them (the CLI's `--output json` and the API answer with the same structs), the store
+//! reads both do (`service`), and the axum server (`web`): the REST API with its OpenAPI
+//! document, sign-in and roles, and the server-rendered pages.
 
+pub mod assets;
 pub mod lineage;
+pub mod service;
+pub mod web;
 
 use cambium_dag::{DagSpec, ImportError};
 use cambium_store::{RunRecord, TaskInstance};
@@ -27,7 +31,7 @@ pub fn time_in(t: DateTime<Utc>, tz: &str) -> String {
 }
 
 /// One row of `dags list`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DagListItem {
     pub dag_id: String,
     pub file: String,
@@ -55,7 +59,7 @@ impl DagListItem {
 }
 
 /// One row of `dags errors`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ImportErrorView {
     pub file: String,
     pub line: u32,
@@ -75,7 +79,7 @@ impl From<&ImportError> for ImportErrorView {
 }
 
 /// One row of `dags next-runs`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct NextRunView {
     pub logical_date: String,
     pub data_interval_start: String,
@@ -84,7 +88,7 @@ pub struct NextRunView {
 }
 
 /// A task instance inside a run view.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TaskView {
     pub task_id: String,
     pub state: String,
@@ -92,12 +96,14 @@ pub struct TaskView {
     pub start: Option<String>,
     pub end: Option<String>,
     pub duration_ms: Option<i64>,
+    #[schema(value_type = Object)]
     pub output: Option<Value>,
+    #[schema(value_type = Object)]
     pub metrics: Map<String, Value>,
 }
 
 /// A run with its tasks (`dags trigger --wait`, `dags test`, `runs show`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunView {
     pub dag_id: String,
     pub run_id: String,
@@ -106,6 +112,7 @@ pub struct RunView {
     pub logical_date: String,
     pub data_interval_start: String,
     pub data_interval_end: String,
+    #[schema(value_type = Object)]
     pub conf: Map<String, Value>,
     pub start: Option<String>,
     pub end: Option<String>,
@@ -143,14 +150,14 @@ impl RunView {
 }
 
 /// `dags backfill --wait`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BackfillView {
     pub dag_id: String,
     pub runs: Vec<RunView>,
 }
 
 /// `dags show`: a DAG with its tasks, edges and options.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DagDetail {
     pub dag_id: String,
     pub file: String,
@@ -160,7 +167,9 @@ pub struct DagDetail {
     pub description: Option<String>,
     pub owner: Option<String>,
     pub tags: Vec<String>,
+    #[schema(value_type = Object)]
     pub params: Map<String, Value>,
+    #[schema(value_type = Vec<Object>)]
     pub tasks: Vec<Value>,
     pub edges: Vec<[String; 2]>,
 }

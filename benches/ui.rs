@@ -1,0 +1,220 @@
+//! The web UI and API with years of history, run on demand (`cargo bench --bench ui`), not
+//! in CI's pass/fail. Fills a fresh SQLite store with 1,000 DAGs and 100,000 task tries —
+//! one DAG of 50 tasks with 100 runs (the grid of the target), 999 DAGs of 5 tasks with 19
+//! runs each — then times requests through the real router (sign-in by bearer token, page
+//! rendering, JSON encoding; no network), median of 20 after 3 warm-ups. Prints a Markdown
+//! table for docs/benchmarks.md.
+//!
+//! Targets (issue 4): the DAG list page and a DAG's grid (100 runs × 50 tasks) under 200 ms
+//! on the server; API lists under 50 ms.
+
+use axum::body::Body;
+use axum::http::Request;
+use cambium_dag::{DagSpec, RunType, TaskOptions, TaskSpec};
+use cambium_store::{NewRun, Store, TaskSeed};
+use chrono::{Duration as Days, TimeZone, Utc};
+use std::time::{Duration, Instant};
+use tower::ServiceExt;
+
+const DAGS: usize = 1000;
+const BIG_TASKS: usize = 50;
+const BIG_RUNS: usize = 100;
+const SMALL_TASKS: usize = 5;
+const SMALL_RUNS: usize = 19;
+
+fn spec(dag_id: &str, tasks: usize) -> DagSpec {
+    let mut spec = DagSpec::new(dag_id, &format!("{dag_id}.rhai"));
+    spec.schedule = Some("0 * * * *".into());
+    spec.tags = vec!["bench".into(), format!("team{}", dag_id.len() % 7)];
+    spec.description = Some(format!("Benchmark DAG {dag_id}"));
+    for t in 0..tasks {
+        spec.tasks.push(TaskSpec {
+            task_id: format!("task_{t:02}"),
+            operator: "command".into(),
+            options: serde_json::json!({"cmd": format!("echo {t}")})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+            common: TaskOptions::default(),
+        });
+        if t > 0 {
+            spec.edges
+                .push((format!("task_{:02}", t - 1), format!("task_{t:02}")));
+        }
+    }
+    spec
+}
+
+async fn fill(store: &Store, url: &str) -> usize {
+    let now = Utc::now();
+    let mut files = Vec::new();
+    for i in 0..DAGS {
+        let id = if i == 0 {
+            "big".to_string()
+        } else {
+            format!("dag_{i:04}")
+        };
+        let tasks = if i == 0 { BIG_TASKS } else { SMALL_TASKS };
+        files.push((
+            format!("{id}.rhai"),
+            format!("hash{i}"),
+            vec![spec(&id, tasks)],
+            vec![],
+        ));
+    }
+    store
+        .sync_dag_files(&files, false, now)
+        .await
+        .expect("dags");
+    let start = Utc
+        .with_ymd_and_hms(2024, 1, 1, 0, 0, 0)
+        .single()
+        .expect("date");
+    let mut tries = 0;
+    for (file, _, specs, _) in &files {
+        let _ = file;
+        let spec = &specs[0];
+        let runs = if spec.dag_id == "big" {
+            BIG_RUNS
+        } else {
+            SMALL_RUNS
+        };
+        let seeds: Vec<TaskSeed> = spec
+            .tasks
+            .iter()
+            .map(|t| TaskSeed {
+                task_id: t.task_id.clone(),
+                pool: "default_pool".into(),
+                priority: 1,
+                max_tries: 1,
+            })
+            .collect();
+        for r in 0..runs {
+            let logical = start + Days::hours(r as i64);
+            let run = NewRun {
+                dag_id: spec.dag_id.clone(),
+                run_id: format!("scheduled__{}", logical.to_rfc3339()),
+                run_type: RunType::Scheduled,
+                logical_date: logical,
+                data_interval_start: logical,
+                data_interval_end: logical + Days::hours(1),
+                run_after: logical + Days::hours(1),
+                conf: Default::default(),
+                backfill_id: None,
+                created_at: now,
+            };
+            store.create_run(&run, &seeds).await.expect("run");
+            tries += seeds.len();
+        }
+    }
+    // Every run ended and every task tried once, most of them successfully.
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(url)
+        .await
+        .expect("sqlite");
+    sqlx::query(
+        "UPDATE task_instances SET state = CASE WHEN id % 37 = 0 THEN 'failed' ELSE 'success' END, \
+         try_number = 1, start_at = 1700000000000000, end_at = 1700000000000000 + (id % 90) * 1000000, \
+         duration_ms = (id % 90) * 1000",
+    )
+    .execute(&mut conn)
+    .await
+    .expect("tries");
+    sqlx::query("UPDATE dag_runs SET state = 'success', start_at = 1700000000000000, end_at = 1700000100000000")
+        .execute(&mut conn)
+        .await
+        .expect("runs");
+    tries
+}
+
+async fn time(app: &axum::Router, token: &str, path: &str) -> (Duration, usize) {
+    let mut samples = Vec::new();
+    let mut bytes = 0;
+    for i in 0..23 {
+        let request = Request::builder()
+            .uri(path)
+            .header("Authorization", format!("Bearer {token}"))
+            .body(Body::empty())
+            .expect("request");
+        let t = Instant::now();
+        let response = app.clone().oneshot(request).await.expect("response");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        let elapsed = t.elapsed();
+        bytes = body.len();
+        if i >= 3 {
+            samples.push(elapsed);
+        }
+    }
+    samples.sort();
+    (samples[samples.len() / 2], bytes)
+}
+
+fn main() {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("cambium.db").display());
+        let store = Store::connect(&url).await.expect("store");
+        store.migrate().await.expect("migrate");
+        let t = Instant::now();
+        let tries = fill(&store, &url).await;
+        eprintln!(
+            "filled {DAGS} DAGs and {tries} task tries in {:.1} s",
+            t.elapsed().as_secs_f64()
+        );
+        let hash = cambium_auth::hash_password("bench-password").expect("hash");
+        let user = store
+            .create_user("bench", "admin", &hash, Utc::now())
+            .await
+            .expect("user");
+        let token = cambium_auth::new_secret();
+        store
+            .create_api_token(user.id, &cambium_auth::secret_hash(&token), Utc::now())
+            .await
+            .expect("token");
+        let home = cambium_scheduler::Home::new(dir.path());
+        let app =
+            cambium_ui::web::App::new(store, cambium_ui::web::WebConfig::new(home)).expect("app");
+        let router = cambium_ui::web::router(app);
+        println!("| request | median | body | target |");
+        println!("|---|---|---|---|");
+        for (name, path, target) in [
+            ("DAG list page (1,000 DAGs)", "/", 200),
+            ("grid page, 100 runs × 50 tasks", "/dags/big?runs=100", 200),
+            ("GET /api/v1/dags (1,000 DAGs)", "/api/v1/dags", 50),
+            (
+                "GET /api/v1/dags/big/runs?limit=100",
+                "/api/v1/dags/big/runs?limit=100",
+                50,
+            ),
+            (
+                "GET /api/v1/dags/dag_0500/runs",
+                "/api/v1/dags/dag_0500/runs",
+                50,
+            ),
+            ("runs page with duration chart", "/dags/big/runs", 200),
+            ("graph page, 50 tasks", "/dags/big/graph", 200),
+        ] {
+            let (median, bytes) = time(&router, &token, path).await;
+            println!(
+                "| {name} | {:.1} ms | {} KB | < {target} ms{} |",
+                median.as_secs_f64() * 1000.0,
+                bytes / 1024,
+                if median.as_millis() < target {
+                    ""
+                } else {
+                    " (missed)"
+                }
+            );
+        }
+    });
+}

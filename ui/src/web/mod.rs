@@ -1,0 +1,167 @@
+//! The HTTP server: the REST API under `/api/v1` (with its OpenAPI document), the
+//! server-rendered pages, `/health` and `/metrics`, all on one axum router.
+
+mod api;
+mod assets;
+mod auth;
+mod error;
+mod ids;
+mod logs;
+mod metrics;
+pub mod openapi;
+mod pages;
+mod predict;
+mod templates;
+
+pub use auth::bootstrap_admin;
+pub use error::ApiError;
+
+use axum::routing::{get, post};
+use axum::Router;
+use cambium_scheduler::Home;
+use cambium_store::Store;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// What the server needs to know besides the store.
+#[derive(Debug, Clone)]
+pub struct WebConfig {
+    /// The home folder: task logs are read from it.
+    pub home: Home,
+    /// The DAGs folder, for showing DAG files' code.
+    pub dags_folder: Option<std::path::PathBuf>,
+    /// Strings masked in what pages show (connection URLs and passwords).
+    pub secrets: Vec<String>,
+    /// How long a sign-in lasts.
+    pub session_ttl: Duration,
+    /// Sets `Secure` on the session cookie (when served behind HTTPS).
+    pub secure_cookies: bool,
+    /// A scheduler heartbeat older than this means no scheduler is running.
+    pub scheduler_dead_after: Duration,
+}
+
+impl WebConfig {
+    pub fn new(home: Home) -> Self {
+        WebConfig {
+            home,
+            dags_folder: None,
+            secrets: Vec::new(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            secure_cookies: false,
+            scheduler_dead_after: Duration::from_secs(30),
+        }
+    }
+}
+
+/// The shared state of every request.
+pub struct App {
+    pub store: Store,
+    pub config: WebConfig,
+    templates: templates::Templates,
+    throttle: Mutex<cambium_auth::LoginThrottle>,
+    predictors: predict::Predictors,
+    /// A hash of a random password, verified against when a user name is unknown.
+    dummy_hash: String,
+}
+
+impl App {
+    pub fn new(store: Store, config: WebConfig) -> Result<Arc<App>, String> {
+        Ok(Arc::new(App {
+            store,
+            config,
+            templates: templates::Templates::new()?,
+            throttle: Mutex::new(cambium_auth::LoginThrottle::default()),
+            predictors: predict::Predictors::default(),
+            dummy_hash: cambium_auth::hash_password(&cambium_auth::new_secret())
+                .map_err(|e| e.to_string())?,
+        }))
+    }
+}
+
+/// Every route of the contract.
+pub fn router(app: Arc<App>) -> Router {
+    let api = Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/dags", get(api::list_dags))
+        .route("/dags/{dag_id}", get(api::get_dag).patch(api::patch_dag))
+        .route("/dags/{dag_id}/source", get(api::dag_source))
+        .route("/dags/{dag_id}/next-runs", get(api::next_runs))
+        .route(
+            "/dags/{dag_id}/runs",
+            get(api::list_runs).post(api::trigger_run),
+        )
+        .route("/dags/{dag_id}/backfills", post(api::create_backfill))
+        .route("/backfills/{id}", get(api::get_backfill))
+        .route("/runs/{run_id}", get(api::get_run))
+        .route("/runs/{run_id}/clear", post(api::clear_run))
+        .route("/runs/{run_id}/tasks/{task_id}/mark", post(api::mark_task))
+        .route("/runs/{run_id}/tasks/{task_id}/logs", get(logs::api_logs))
+        .route("/import-errors", get(api::import_errors))
+        .route("/assets", get(api::list_assets))
+        .route("/assets/{name}/events", post(api::post_asset_event))
+        .route("/models", get(api::list_models))
+        .route("/models/{name}", get(api::get_model))
+        .route("/models/{name}/promote", post(api::promote_model))
+        .route("/models/{name}/rollback", post(api::rollback_model))
+        .route("/models/{name}/predict", post(predict::predict))
+        .route("/lineage/{artifact_id}", get(api::get_lineage))
+        .fallback(api::not_found);
+    Router::new()
+        .route("/health", get(api::health))
+        .route("/metrics", get(metrics::metrics))
+        .route("/static/{name}", get(assets::asset))
+        .route("/login", get(auth::login_page).post(auth::login))
+        .route("/logout", post(auth::logout))
+        .route("/", get(pages::dag_list))
+        .route("/dags/{dag_id}", get(pages::grid))
+        .route("/dags/{dag_id}/graph", get(pages::graph))
+        .route("/dags/{dag_id}/code", get(pages::code))
+        .route("/dags/{dag_id}/runs", get(pages::runs))
+        .route("/dags/{dag_id}/pause", post(pages::pause))
+        .route(
+            "/dags/{dag_id}/trigger",
+            get(pages::trigger_form).post(pages::trigger),
+        )
+        .route(
+            "/dags/{dag_id}/backfill",
+            get(pages::backfill_form).post(pages::backfill),
+        )
+        .route("/dags/{dag_id}/runs/{run_id}", get(pages::run))
+        .route(
+            "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}",
+            get(pages::task_try),
+        )
+        .route(
+            "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/clear",
+            post(pages::clear_task),
+        )
+        .route(
+            "/dags/{dag_id}/runs/{run_id}/tasks/{task_id}/mark",
+            post(pages::mark_task),
+        )
+        .route("/models", get(pages::models))
+        .route("/models/{name}", get(pages::model))
+        .route("/models/{name}/promote", post(pages::promote))
+        .route("/models/{name}/rollback", post(pages::rollback))
+        .route("/assets", get(pages::assets))
+        .route("/assets/{name}/emit", post(pages::emit_asset))
+        .route("/import-errors", get(pages::import_errors))
+        .nest("/api/v1", api)
+        .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn(error::security_headers))
+        .with_state(app)
+}
+
+/// Serves the router on a bound listener until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Arc<App>,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}
