@@ -1,0 +1,304 @@
+//! `cambium users create | token | list` through the real binary with a fresh home: what is
+//! printed, the exit statuses, and what the store keeps (hashes, never the secrets).
+
+mod common;
+use cambium_store::Store;
+use common::Env;
+use serde_json::Value;
+use std::io::Write;
+use std::process::{Output, Stdio};
+
+/// Runs `cambium ARGS` with `stdin` piped in.
+fn run_with_stdin(env: &Env, args: &[&str], stdin: &str) -> Output {
+    let mut child = env
+        .command(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start cambium");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin.as_bytes())
+        .expect("write stdin");
+    child.wait_with_output().expect("wait for cambium")
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn assert_code(out: &Output, code: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(code),
+        "{what}\nstdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+}
+
+/// `users create NAME --role ROLE --password-stdin` with `password` piped in; exit 0.
+fn create(env: &Env, name: &str, role: &str, password: &str) -> Value {
+    let out = run_with_stdin(
+        env,
+        &[
+            "--output",
+            "json",
+            "users",
+            "create",
+            name,
+            "--role",
+            role,
+            "--password-stdin",
+        ],
+        &format!("{password}\n"),
+    );
+    assert_code(&out, 0, "users create");
+    serde_json::from_slice(&out.stdout).expect("users create prints JSON")
+}
+
+async fn store(env: &Env) -> Store {
+    let url = env
+        .database_url
+        .clone()
+        .unwrap_or_else(|| format!("sqlite://{}", env.home.join("cambium.db").display()));
+    Store::connect(&url).await.expect("connect")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// The whole flow on one environment: create, list, token, update.
+fn create_list_token(env: &Env) {
+    let ada = create(env, "ada", "admin", "s3cret pass");
+    assert_eq!(common::sorted_keys(&ada), ["created", "name", "role"]);
+    assert_eq!(
+        (&ada["name"], &ada["role"]),
+        (&"ada".into(), &"admin".into())
+    );
+    create(env, "bob", "viewer", "hunter2");
+    create(env, "carl", "op", "pw");
+
+    let list = env.json(&["users", "list"], 0);
+    let users = list.as_array().expect("array");
+    let names: Vec<&str> = users.iter().filter_map(|u| u["name"].as_str()).collect();
+    assert_eq!(names, ["ada", "bob", "carl"]);
+    for u in users {
+        assert_eq!(common::sorted_keys(u), ["created", "name", "role"]);
+        let created = u["created"].as_str().expect("created");
+        chrono::DateTime::parse_from_rfc3339(created).expect("RFC 3339");
+    }
+    let roles: Vec<&str> = users.iter().filter_map(|u| u["role"].as_str()).collect();
+    assert_eq!(roles, ["admin", "viewer", "op"]);
+    let table = env.run(&["users", "list"]);
+    assert_code(&table, 0, "users list");
+    let text = stdout(&table);
+    assert!(text.starts_with("NAME"), "{text}");
+    assert!(text.contains("carl") && text.contains("op"), "{text}");
+    for shown in [list.to_string(), text] {
+        assert!(!shown.contains("argon2"), "a hash is shown: {shown}");
+    }
+
+    let token = env.json(&["users", "token", "bob"], 0);
+    assert_eq!(common::sorted_keys(&token), ["token", "user"]);
+    assert_eq!(token["user"], "bob");
+    let secret = token["token"].as_str().expect("token").to_string();
+    assert_eq!(secret.len(), 64, "{secret}");
+    // Table output: the token alone on stdout.
+    let plain = env.run(&["users", "token", "bob"]);
+    assert_code(&plain, 0, "users token");
+    let second = stdout(&plain).trim().to_string();
+    assert_eq!(second.len(), 64);
+    assert_ne!(second, secret);
+    assert!(stderr(&plain).contains("only"), "{}", stderr(&plain));
+
+    // The store has the password's argon2 hash and the token's hash, not the secrets.
+    runtime().block_on(async {
+        let store = store(env).await;
+        let bob = store
+            .user_by_name("bob")
+            .await
+            .expect("read")
+            .expect("bob exists");
+        assert!(bob.password_hash.starts_with("$argon2id$"));
+        assert!(cambium_auth::verify_password("hunter2", &bob.password_hash));
+        assert!(!cambium_auth::verify_password(
+            "hunter2\n",
+            &bob.password_hash
+        ));
+        let now = chrono::Utc::now();
+        for token in [&secret, &second] {
+            let found = store
+                .user_by_token(&cambium_auth::secret_hash(token), now)
+                .await
+                .expect("lookup");
+            assert_eq!(found.map(|u| u.name), Some("bob".to_string()));
+            assert_eq!(store.user_by_token(token, now).await.expect("lookup"), None);
+        }
+        store.close().await;
+    });
+
+    // --update changes an existing user's role and password.
+    let out = run_with_stdin(
+        env,
+        &[
+            "users",
+            "create",
+            "bob",
+            "--role",
+            "op",
+            "--password-stdin",
+            "--update",
+        ],
+        "new one\r\n",
+    );
+    assert_code(&out, 0, "users create --update");
+    let out = env.run(&["users", "create", "bob", "--role", "admin", "--update"]);
+    assert_code(&out, 0, "users create --update (role only)");
+    runtime().block_on(async {
+        let store = store(env).await;
+        let bob = store
+            .user_by_name("bob")
+            .await
+            .expect("read")
+            .expect("bob exists");
+        assert_eq!(bob.role, "admin");
+        assert!(cambium_auth::verify_password("new one", &bob.password_hash));
+        assert!(!cambium_auth::verify_password(
+            "hunter2",
+            &bob.password_hash
+        ));
+        store.close().await;
+    });
+}
+
+#[test]
+fn create_list_and_token_on_sqlite() {
+    create_list_token(&Env::new());
+}
+
+#[test]
+fn create_list_and_token_on_postgres() {
+    if let Some(env) = Env::postgres() {
+        create_list_token(&env);
+    }
+}
+
+#[test]
+fn an_empty_home_lists_no_users() {
+    let env = Env::new();
+    assert_eq!(env.json(&["users", "list"], 0), serde_json::json!([]));
+}
+
+#[test]
+fn a_taken_name_is_refused_with_a_hint() {
+    let env = Env::new();
+    create(&env, "ada", "admin", "first");
+    let out = run_with_stdin(
+        &env,
+        &[
+            "users",
+            "create",
+            "ada",
+            "--role",
+            "viewer",
+            "--password-stdin",
+        ],
+        "second\n",
+    );
+    assert_code(&out, 2, "duplicate users create");
+    let err = stderr(&out);
+    assert!(err.contains("already") && err.contains("ada"), "{err}");
+    assert!(err.contains("--update"), "{err}");
+    // The first user is unchanged.
+    let list = env.json(&["users", "list"], 0);
+    assert_eq!(list.as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["role"], "admin");
+}
+
+#[test]
+fn a_bad_role_names_the_three() {
+    let env = Env::new();
+    let out = run_with_stdin(
+        &env,
+        &[
+            "users",
+            "create",
+            "ada",
+            "--role",
+            "root",
+            "--password-stdin",
+        ],
+        "pw\n",
+    );
+    assert_code(&out, 2, "bad role");
+    let err = stderr(&out);
+    for role in ["admin", "op", "viewer"] {
+        assert!(err.contains(role), "{err}");
+    }
+    let out = run_with_stdin(
+        &env,
+        &["users", "create", "ada", "--password-stdin"],
+        "pw\n",
+    );
+    assert_code(&out, 2, "no role");
+    assert!(stderr(&out).contains("--role"), "{}", stderr(&out));
+    assert_eq!(env.json(&["users", "list"], 0), serde_json::json!([]));
+}
+
+#[test]
+fn the_password_must_come_from_stdin_and_not_be_empty() {
+    let env = Env::new();
+    for stdin in ["\n", "", "\r\n"] {
+        let out = run_with_stdin(
+            &env,
+            &[
+                "users",
+                "create",
+                "ada",
+                "--role",
+                "admin",
+                "--password-stdin",
+            ],
+            stdin,
+        );
+        assert_code(&out, 2, "empty password");
+        assert!(stderr(&out).contains("empty"), "{}", stderr(&out));
+    }
+    let out = run_with_stdin(&env, &["users", "create", "ada", "--role", "admin"], "pw\n");
+    assert_code(&out, 2, "no --password-stdin");
+    assert!(
+        stderr(&out).contains("--password-stdin"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(env.json(&["users", "list"], 0), serde_json::json!([]));
+}
+
+#[test]
+fn unknown_users_get_no_token() {
+    let env = Env::new();
+    let out = env.run(&["users", "token", "ghost"]);
+    assert_code(&out, 2, "token for an unknown user");
+    let err = stderr(&out);
+    assert!(
+        err.contains("ghost") && err.contains("users create"),
+        "{err}"
+    );
+    assert!(stdout(&out).is_empty());
+    // Nor an update of a user that is not there without what creating it needs.
+    let out = env.run(&["users", "create", "ghost", "--update", "--password-stdin"]);
+    assert_code(&out, 2, "update of an unknown user without --role");
+    assert!(stderr(&out).contains("--role"), "{}", stderr(&out));
+}
