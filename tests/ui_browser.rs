@@ -1,0 +1,927 @@
+//! The web UI in a real browser: Debian's Chromium, driven through chromedriver (WebDriver)
+//! with fantoccini, against `cambium standalone` on a free port with a fresh home.
+//!
+//! - signing in (and a wrong password), the DAG list;
+//! - triggering `hello` from the form, its grid until both tasks succeed, a task try's log;
+//! - a backfill: dry run first (nothing created), then the real one until it is done;
+//! - the model page: promote version 1 over 2, the metrics chart and the lineage graph;
+//! - user data (a DAG's description and tags, a run's conf, a task's log) shown as text.
+//!
+//! Each test starts its own standalone and browser, so they run in parallel. Without
+//! chromedriver the tests are skipped with a message, except in CI (`CI` set), where that is
+//! a failure. `CAMBIUM_SCREENSHOTS=1` saves screenshots of the main pages to
+//! `docs/screenshots/`; otherwise they go to the test's temporary folder.
+
+mod common;
+
+use common::{Env, Standalone};
+use fantoccini::elements::Element;
+use fantoccini::wd::TimeoutConfiguration;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+use std::future::Future;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// The longest any one test may take, waits included.
+const SCENARIO_TIMEOUT: Duration = Duration::from_secs(240);
+/// How long to wait for a page or an element to appear.
+const PAGE_WAIT: Duration = Duration::from_secs(20);
+/// How long a run of `hello` may take (two `echo` commands; a few seconds).
+const RUN_WAIT: Duration = Duration::from_secs(60);
+
+// ---------------------------------------------------------------------------------------
+// The browser
+
+/// chromedriver and the Chromium it starts; both are killed when this drops, also when a
+/// test panics.
+struct Browser {
+    client: Client,
+    _driver: Driver,
+}
+
+/// The chromedriver process, in a process group of its own so that the Chromium processes it
+/// starts go with it.
+struct Driver {
+    child: Child,
+    log: PathBuf,
+    // Chromium's profile, removed after the processes are gone (fields drop in order).
+    _dir: tempfile::TempDir,
+}
+
+impl Driver {
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        // The group's id is chromedriver's pid (process_group(0) at spawn).
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.child.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free port");
+    listener.local_addr().expect("local addr").port()
+}
+
+/// True when chromedriver's `/status` says it is ready for sessions.
+fn driver_ready(port: u16) -> bool {
+    let Ok(mut stream) = TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    if stream
+        .write_all(b"GET /status HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .is_err()
+    {
+        return false;
+    }
+    let mut answer = String::new();
+    let _ = stream.read_to_string(&mut answer);
+    answer.contains("\"ready\":true")
+}
+
+/// Where chromedriver and Chromium are.
+struct Tools {
+    driver: PathBuf,
+    chromium: String,
+}
+
+impl Tools {
+    /// chromedriver on PATH (or `CAMBIUM_TEST_CHROMEDRIVER`) and Chromium at /usr/bin/chromium
+    /// (or `CAMBIUM_TEST_CHROMIUM`); `None`, with a visible message, when they are not
+    /// installed outside CI. In CI (`CI` set) their absence fails the test.
+    fn find() -> Option<Tools> {
+        let driver = std::env::var_os("CAMBIUM_TEST_CHROMEDRIVER")
+            .map(PathBuf::from)
+            .or_else(|| on_path("chromedriver"));
+        let chromium = std::env::var("CAMBIUM_TEST_CHROMIUM")
+            .unwrap_or_else(|_| "/usr/bin/chromium".to_string());
+        match driver {
+            Some(driver) if driver.is_file() && Path::new(&chromium).is_file() => {
+                Some(Tools { driver, chromium })
+            }
+            _ => {
+                let what = format!(
+                    "the browser tests need chromedriver (on PATH, or CAMBIUM_TEST_CHROMEDRIVER) \
+                     and Chromium ({chromium}, or CAMBIUM_TEST_CHROMIUM): \
+                     apt-get install chromium chromium-driver"
+                );
+                if std::env::var_os("CI").is_some() {
+                    panic!("{what} (.ci/run installs them)");
+                }
+                eprintln!("SKIPPED browser test: {what}");
+                None
+            }
+        }
+    }
+}
+
+impl Browser {
+    /// Starts chromedriver on a free port and a headless Chromium session in a fresh profile.
+    async fn start(tools: &Tools) -> Browser {
+        let Tools { driver, chromium } = tools;
+        let dir = tempfile::tempdir().expect("browser tempdir");
+        let profile = dir.path().join("profile");
+        let log = dir.path().join("chromedriver.log");
+        let port = free_port();
+        let out = std::fs::File::create(&log).expect("chromedriver log");
+        let err = out.try_clone().expect("clone log");
+        let child = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(out)
+            .stderr(err)
+            .process_group(0)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", driver.display()));
+        let mut driver = Driver {
+            child,
+            log,
+            _dir: dir,
+        };
+
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while !driver_ready(port) {
+            if let Ok(Some(status)) = driver.child.try_wait() {
+                panic!("chromedriver exited ({status}):\n{}", driver.log_text());
+            }
+            if Instant::now() > deadline {
+                panic!(
+                    "chromedriver did not answer on port {port} in 20 s:\n{}",
+                    driver.log_text()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".to_string(),
+            json!({
+                "binary": chromium,
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-background-networking",
+                    "--no-first-run",
+                    "--disable-quic",
+                    "--disable-component-update",
+                    "--disable-sync",
+                    "--window-size=1400,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                ],
+            }),
+        );
+        // chromedriver speaks plain HTTP on loopback: no TLS connector needed.
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = match ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{port}"))
+            .await
+        {
+            Ok(c) => c,
+            Err(e) => panic!(
+                "no WebDriver session with {chromium}: {e}\n{}",
+                driver.log_text()
+            ),
+        };
+        client
+            .update_timeouts(TimeoutConfiguration::new(
+                Some(Duration::from_secs(20)),
+                Some(Duration::from_secs(30)),
+                Some(Duration::from_secs(0)),
+            ))
+            .await
+            .expect("set WebDriver timeouts");
+        Browser {
+            client,
+            _driver: driver,
+        }
+    }
+
+    /// Ends the session (Chromium quits); chromedriver is killed on drop.
+    async fn close(self) {
+        let client = self.client.clone();
+        let _ = tokio::time::timeout(Duration::from_secs(10), client.close()).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Pages
+
+/// The browser pointed at one standalone.
+struct Ui {
+    c: Client,
+    base: String,
+    shots: PathBuf,
+}
+
+/// Polls until a deadline; `tick` panics with what was awaited once it has passed.
+struct Deadline {
+    what: String,
+    until: Instant,
+    timeout: Duration,
+}
+
+impl Deadline {
+    fn new(timeout: Duration, what: impl Into<String>) -> Deadline {
+        Deadline {
+            what: what.into(),
+            until: Instant::now() + timeout,
+            timeout,
+        }
+    }
+
+    async fn tick(&self, last: impl std::fmt::Display) {
+        if Instant::now() > self.until {
+            panic!(
+                "timed out after {:?} waiting for {} (last seen: {last})",
+                self.timeout, self.what
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+impl Ui {
+    async fn goto(&self, path: &str) {
+        let url = format!("{}{path}", self.base);
+        self.c
+            .goto(&url)
+            .await
+            .unwrap_or_else(|e| panic!("open {url}: {e}"));
+    }
+
+    async fn path(&self) -> String {
+        self.c
+            .current_url()
+            .await
+            .expect("current url")
+            .path()
+            .to_string()
+    }
+
+    async fn url(&self) -> String {
+        self.c
+            .current_url()
+            .await
+            .expect("current url")
+            .as_str()
+            .to_string()
+    }
+
+    /// Waits for an element matching `css`.
+    async fn wait(&self, css: &str) -> Element {
+        self.c
+            .wait()
+            .at_most(PAGE_WAIT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("no {css} on the page within {PAGE_WAIT:?}: {e}"))
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        self.c
+            .find_all(Locator::Css(css))
+            .await
+            .map(|v| v.len())
+            .unwrap_or(0)
+    }
+
+    async fn text(&self, css: &str) -> String {
+        self.wait(css)
+            .await
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("text of {css}: {e}"))
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let el = self.wait(css).await;
+        el.clear()
+            .await
+            .unwrap_or_else(|e| panic!("clear {css}: {e}"));
+        el.send_keys(value)
+            .await
+            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+    }
+
+    async fn click(&self, css: &str) {
+        self.wait(css)
+            .await
+            .click()
+            .await
+            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Runs `script` in the page (a function body; `return` gives the value).
+    async fn js(&self, script: &str) -> Value {
+        self.c
+            .execute(script, vec![])
+            .await
+            .unwrap_or_else(|e| panic!("script {script}: {e}"))
+    }
+
+    /// The visible text of the whole page.
+    async fn body_text(&self) -> String {
+        self.js("return document.body.innerText;")
+            .await
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    /// Injected markup would set `window.__pwned`; it must never run.
+    async fn assert_not_pwned(&self) {
+        let pwned = self.js("return typeof window.__pwned;").await;
+        assert_eq!(
+            pwned,
+            "undefined",
+            "a script from user data ran on {}",
+            self.url().await
+        );
+        let foreign = self
+            .js("return document.querySelectorAll('script:not([src=\"/static/app.js\"])').length;")
+            .await;
+        assert_eq!(
+            foreign,
+            0,
+            "a script element from user data on {}",
+            self.url().await
+        );
+    }
+
+    async fn screenshot(&self, name: &str) {
+        let png = self
+            .c
+            .screenshot()
+            .await
+            .unwrap_or_else(|e| panic!("screenshot {name}: {e}"));
+        std::fs::create_dir_all(&self.shots).expect("screenshots dir");
+        let path = self.shots.join(format!("{name}.png"));
+        std::fs::write(&path, png).expect("write screenshot");
+        eprintln!("screenshot: {}", path.display());
+    }
+
+    /// Signs in through the form, after checking that `/` sends a visitor to `/login`.
+    async fn sign_in(&self, user: &str, password: &str) {
+        self.goto("/").await;
+        self.wait("form#login").await;
+        assert_eq!(
+            self.path().await,
+            "/login",
+            "/ must redirect to the login page"
+        );
+        self.fill("#username", user).await;
+        self.fill("#password", password).await;
+        self.click("#login-submit").await;
+        self.wait("table#dags").await;
+        assert_eq!(self.path().await, "/");
+        assert!(
+            self.text("#whoami").await.contains(user),
+            "signed in as {user}"
+        );
+    }
+
+    /// Reads the grid's cells as (task_id, run_id, state); `None` while the page reloads.
+    async fn grid_cells(&self) -> Option<Vec<(String, String, String)>> {
+        let cells = self
+            .c
+            .execute(
+                "return Array.from(document.querySelectorAll('a.cell')).map(function (a) {
+                   return [a.dataset.taskId, a.dataset.runId, a.dataset.state]; });",
+                vec![],
+            )
+            .await
+            .ok()?;
+        Some(
+            cells
+                .as_array()?
+                .iter()
+                .filter_map(|c| {
+                    let s = |i: usize| c.get(i).and_then(Value::as_str).map(str::to_string);
+                    Some((s(0)?, s(1)?, s(2)?))
+                })
+                .collect(),
+        )
+    }
+}
+
+/// A URL path segment: everything but unreserved characters percent-encoded.
+fn seg(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// One test: an installation, its standalone and the browser
+
+struct Case {
+    env: Env,
+    server: Standalone,
+    ui: Ui,
+}
+
+/// Where screenshots go: the repository's docs with `CAMBIUM_SCREENSHOTS=1`, else the test's
+/// temporary folder.
+fn screenshots_dir(env: &Env) -> PathBuf {
+    if std::env::var("CAMBIUM_SCREENSHOTS").as_deref() == Ok("1") {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+    } else {
+        env.dir.path().join("screenshots")
+    }
+}
+
+/// Runs a blocking step (the CLI, a file) from inside the async scenario.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    tokio::task::block_in_place(f)
+}
+
+fn cambium_ok(env: &Env, args: &[&str]) {
+    let out = env.run(args);
+    assert!(
+        out.status.success(),
+        "cambium {args:?}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Runs `scenario` with a time limit; if it fails, prints where the browser was, the page
+/// and the standalone's log before failing the test.
+async fn drive<F, Fut>(browser: Browser, env: Env, server: Standalone, scenario: F)
+where
+    F: FnOnce(Arc<Case>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let shots = screenshots_dir(&env);
+    let case = Arc::new(Case {
+        ui: Ui {
+            c: browser.client.clone(),
+            base: server.url.clone(),
+            shots,
+        },
+        env,
+        server,
+    });
+    let mut task = tokio::spawn(scenario(case.clone()));
+    let failure: Option<Box<dyn std::any::Any + Send>> =
+        match tokio::time::timeout(SCENARIO_TIMEOUT, &mut task).await {
+            Ok(Ok(())) => None,
+            Ok(Err(e)) if e.is_panic() => Some(e.into_panic()),
+            Ok(Err(e)) => Some(Box::new(format!("the scenario ended: {e}"))),
+            Err(_) => {
+                task.abort();
+                Some(Box::new(format!(
+                    "the scenario did not finish within {SCENARIO_TIMEOUT:?}"
+                )))
+            }
+        };
+    if let Some(panic) = failure {
+        report(&case).await;
+        drop(case);
+        browser.close().await;
+        std::panic::resume_unwind(panic);
+    }
+    browser.close().await;
+}
+
+fn head(text: &str, n: usize) -> &str {
+    match text.char_indices().nth(n) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    }
+}
+
+fn tail(text: &str, n: usize) -> &str {
+    let count = text.chars().count();
+    match text.char_indices().nth(count.saturating_sub(n)) {
+        Some((i, _)) => &text[i..],
+        None => text,
+    }
+}
+
+async fn report(case: &Case) {
+    let t = Duration::from_secs(10);
+    let url = match tokio::time::timeout(t, case.ui.c.current_url()).await {
+        Ok(Ok(u)) => u.to_string(),
+        Ok(Err(e)) => format!("(unknown: {e})"),
+        Err(_) => "(the browser did not answer)".to_string(),
+    };
+    let source = match tokio::time::timeout(t, case.ui.c.source()).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => format!("(no page source: {e})"),
+        Err(_) => "(the browser did not answer)".to_string(),
+    };
+    let log = case.server.proc.log_text();
+    eprintln!(
+        "\n===== browser test failed =====\nbrowser at: {url}\n----- page source (first 6000 characters) -----\n{}\n----- standalone log (last 12000 characters) -----\n{}\n===== end =====",
+        head(&source, 6000),
+        tail(&log, 12000)
+    );
+}
+
+/// Starts the browser and a standalone on `env`, then runs `scenario`.
+async fn with_browser<F, Fut>(tools: Tools, env: Env, scenario: F)
+where
+    F: FnOnce(Arc<Case>) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let browser = Browser::start(&tools).await;
+    let server = env.standalone();
+    drive(browser, env, server, scenario).await;
+}
+
+/// The repository's DAGs, with the heavy ones paused so that the scheduler does not train
+/// models in the background while a test looks at pages.
+fn repo_env() -> Env {
+    let env = Env::new().with_repo_dags();
+    for dag in ["wine_quality_ct", "retrain_shell", "fan_out"] {
+        cambium_ok(&env, &["dags", "pause", dag]);
+    }
+    env
+}
+
+// ---------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_trigger_watch_the_grid_read_the_log_and_backfill() {
+    let Some(tools) = Tools::find() else { return };
+    with_browser(tools, repo_env(), |case| async move {
+        let ui = &case.ui;
+        let env = &case.env;
+
+        // 1. Signing in: a wrong password stays on /login with a message.
+        ui.goto("/").await;
+        ui.wait("form#login").await;
+        assert_eq!(
+            ui.path().await,
+            "/login",
+            "/ must redirect to the login page"
+        );
+        ui.fill("#username", "admin").await;
+        ui.fill("#password", "not the password").await;
+        ui.click("#login-submit").await;
+        let error = ui.text("#login-error").await;
+        assert!(!error.is_empty());
+        assert_eq!(ui.path().await, "/login");
+        assert_eq!(ui.count("table#dags").await, 0);
+        ui.sign_in("admin", &case.server.admin_password).await;
+
+        // 2. The DAG list shows the repository's DAGs.
+        for dag in ["hello", "fan_out", "retrain_shell", "wine_quality_ct"] {
+            let row = format!("table#dags tr[data-dag-id=\"{dag}\"]");
+            assert_eq!(ui.count(&row).await, 1, "{dag} in the DAG list");
+        }
+        let hello = ui.text("table#dags tr[data-dag-id=\"hello\"]").await;
+        assert!(hello.contains("*/10 * * * *"), "{hello}");
+        assert!(hello.contains("demo"), "{hello}");
+        ui.screenshot("dags").await;
+
+        // 3. Trigger hello from the form, with a conf of our own.
+        ui.goto("/dags/hello/trigger").await;
+        ui.wait("form#trigger-form").await;
+        let conf = ui
+            .wait("#conf")
+            .await
+            .prop("value")
+            .await
+            .expect("conf value")
+            .unwrap_or_default();
+        let prefilled: Value = serde_json::from_str(&conf)
+            .unwrap_or_else(|e| panic!("#conf is not JSON ({e}): {conf}"));
+        assert!(prefilled.is_object(), "{conf}");
+        ui.fill("#conf", r#"{"who": "the browser test"}"#).await;
+        ui.click("#trigger-submit").await;
+        ui.wait("#run-state").await;
+        let run_id = ui.text("#run-id").await;
+        assert!(!run_id.is_empty());
+        let path = ui.path().await;
+        assert!(path.starts_with("/dags/hello/runs/"), "{path}");
+        assert!(ui.text("#run-conf").await.contains("the browser test"));
+
+        // The grid, until both of the run's tasks succeed.
+        ui.goto("/dags/hello").await;
+        ui.wait("table#grid").await;
+        let deadline = Deadline::new(RUN_WAIT, format!("both tasks of {run_id} to succeed"));
+        loop {
+            let cells = ui.grid_cells().await.unwrap_or_default();
+            let ours: Vec<_> = cells.iter().filter(|c| c.1 == run_id).collect();
+            let ok = |task: &str| ours.iter().any(|c| c.0 == task && c.2 == "success");
+            if ok("say_hello") && ok("say_bye") {
+                break;
+            }
+            deadline.tick(format!("{ours:?}")).await;
+            let _ = ui.c.refresh().await;
+        }
+        ui.screenshot("grid").await;
+
+        ui.goto("/dags/hello/graph").await;
+        ui.wait("#graph svg").await;
+        ui.screenshot("graph").await;
+
+        // 4. A cell opens the task try, with its log.
+        ui.goto("/dags/hello").await;
+        let cell = format!("a.cell[data-task-id=\"say_hello\"][data-run-id=\"{run_id}\"]");
+        let deadline = Deadline::new(PAGE_WAIT, "the say_hello cell to open its try");
+        loop {
+            // The grid reloads itself when runs change; a click can miss a stale cell.
+            if ui.wait(&cell).await.click().await.is_ok()
+                && ui.path().await.ends_with("/tasks/say_hello")
+            {
+                break;
+            }
+            deadline.tick(ui.url().await).await;
+            ui.goto("/dags/hello").await;
+        }
+        assert_eq!(
+            ui.path().await,
+            format!("/dags/hello/runs/{}/tasks/say_hello", seg(&run_id))
+        );
+        assert_eq!(ui.text("#task-state").await, "success");
+        let log = ui.text("pre#log").await;
+        assert!(
+            log.contains("hello for 20"),
+            "the rendered command's output: {log}"
+        );
+        ui.screenshot("task").await;
+
+        // 5. Backfill an hour: a dry run first, which creates nothing.
+        ui.goto("/dags/hello/backfill").await;
+        ui.wait("form#backfill-form").await;
+        ui.fill("#start", "2026-11-02T08:00:00+01:00").await;
+        ui.fill("#end", "2026-11-02T09:00:00+01:00").await;
+        ui.wait("#rerun")
+            .await
+            .select_by_value("none")
+            .await
+            .expect("rerun none");
+        ui.fill("#max_active_runs", "4").await;
+        ui.click("#preview-button").await;
+        ui.wait("table#preview").await;
+        let intervals = ui.count("table#preview tr[data-action]").await;
+        assert!(
+            (6..=7).contains(&intervals),
+            "an hour of a 10-minute schedule: {intervals} intervals\n{}",
+            ui.text("table#preview").await
+        );
+        ui.screenshot("backfill-preview").await;
+        let backfill_runs = || {
+            blocking(|| env.json(&["runs", "list", "hello"], 0))
+                .as_array()
+                .expect("runs")
+                .iter()
+                .filter(|r| r["run_type"] == "backfill")
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            backfill_runs(),
+            Vec::<Value>::new(),
+            "a dry run creates nothing"
+        );
+
+        ui.click("#start-button").await;
+        ui.wait("#progress").await;
+        let url = ui.url().await;
+        assert!(url.contains("/dags/hello/backfill?backfill="), "{url}");
+        let deadline = Deadline::new(Duration::from_secs(120), "the backfill to finish");
+        loop {
+            let progress =
+                ui.c.execute(
+                    "var d = document.getElementById('progress-done'),
+                         t = document.getElementById('progress-total');
+                     return d && t ? [d.textContent.trim(), t.textContent.trim()] : null;",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            let n = |i: usize| progress[i].as_str().and_then(|s| s.parse::<usize>().ok());
+            if let (Some(done), Some(total)) = (n(0), n(1)) {
+                assert_eq!(total, intervals, "the backfill's runs");
+                if done == total {
+                    break;
+                }
+            }
+            deadline.tick(&progress).await;
+            let _ = ui.c.refresh().await;
+        }
+        ui.screenshot("backfill-progress").await;
+        let runs = backfill_runs();
+        assert_eq!(runs.len(), intervals, "{runs:?}");
+        assert!(
+            runs.iter().all(|r| r["state"] == "success"),
+            "every backfilled run succeeds: {runs:?}"
+        );
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn promote_a_model_version_from_its_page() {
+    let Some(tools) = Tools::find() else { return };
+    // Two trainings, as in the continuous-training tour: v1, then v2 on new data, which
+    // takes production.
+    let env = Env::new().with_repo_dags();
+    cambium_ok(&env, &["examples", "wine-warehouse"]);
+    let first = env.json(&["dags", "test", "wine_quality_ct"], 0);
+    assert_eq!(first["state"], "success", "{first}");
+    let second = env.json(
+        &[
+            "dags",
+            "test",
+            "wine_quality_ct",
+            "--conf",
+            r#"{"last_batch": 2}"#,
+        ],
+        0,
+    );
+    assert_eq!(second["state"], "success", "{second}");
+    for dag in ["wine_quality_ct", "retrain_shell", "fan_out"] {
+        cambium_ok(&env, &["dags", "pause", dag]);
+    }
+    assert_eq!(production(&env), Some(2));
+
+    with_browser(tools, env, |case| async move {
+        let ui = &case.ui;
+        ui.sign_in("admin", &case.server.admin_password).await;
+        ui.goto("/models/wine_quality").await;
+        ui.wait("table#versions").await;
+        assert_eq!(ui.text("#production").await, "version 2");
+        assert_eq!(ui.count("table#versions tr[data-version]").await, 2);
+        for v in ["1", "2"] {
+            let row = format!("table#versions tr[data-version=\"{v}\"]");
+            assert_eq!(ui.count(&row).await, 1, "version {v}");
+        }
+        ui.wait("#metrics-chart svg").await;
+        ui.wait("#lineage svg").await;
+        assert_eq!(
+            ui.count("button.promote-button[data-version=\"2\"]").await,
+            0,
+            "no promote button on the production version"
+        );
+
+        ui.click("button.promote-button[data-version=\"1\"]").await;
+        let deadline = Deadline::new(PAGE_WAIT, "#production to say version 1");
+        loop {
+            let now =
+                ui.c.execute(
+                    "var p = document.getElementById('production');
+                     return p ? p.textContent.trim() : null;",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            if now == "version 1" {
+                break;
+            }
+            deadline.tick(&now).await;
+        }
+        assert_eq!(ui.path().await, "/models/wine_quality");
+        ui.wait("table#versions").await;
+        ui.wait("#metrics-chart svg").await;
+        ui.wait("#lineage svg").await;
+        assert_eq!(
+            ui.count("button.promote-button[data-version=\"2\"]").await,
+            1,
+            "version 2 can be promoted back"
+        );
+        assert_eq!(
+            blocking(|| production(&case.env)),
+            Some(1),
+            "the CLI agrees"
+        );
+        ui.screenshot("model").await;
+    })
+    .await;
+}
+
+/// The version that has the `production` alias.
+fn production(env: &Env) -> Option<i64> {
+    let show = env.json(&["models", "show", "wine_quality"], 0);
+    show["versions"]
+        .as_array()
+        .expect("versions")
+        .iter()
+        .find(|v| {
+            v["aliases"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|x| x == "production"))
+        })
+        .and_then(|v| v["version"].as_i64())
+}
+
+/// Markup that sets `window.__pwned` if a page ever renders it as HTML.
+const DESCRIPTION: &str =
+    "<script>window.__pwned=1</script><img src=x onerror=\"window.__pwned=2\">";
+const TAG: &str = "<b>x</b>";
+const LOGGED: &str = "<script>window.__pwned=3</script>";
+const CONF_NOTE: &str = "<script>window.__pwned=4</script>";
+
+#[tokio::test(flavor = "multi_thread")]
+async fn user_data_is_shown_as_text() {
+    let Some(tools) = Tools::find() else { return };
+    let env = Env::new();
+    env.write_dag(
+        "xss.rhai",
+        &format!(
+            "let d = dag(\"xss\", #{{\n    description: {description},\n    tags: [{tag}],\n}});\n\
+             d.command(\"shout\", #{{ cmd: [\"echo\", {logged}] }});\n",
+            description = serde_json::to_string(DESCRIPTION).expect("json"),
+            tag = serde_json::to_string(TAG).expect("json"),
+            logged = serde_json::to_string(LOGGED).expect("json"),
+        ),
+    );
+    let listed = env.json(&["dags", "list"], 0);
+    assert_eq!(listed[0]["dag_id"], "xss", "the DAG imports: {listed}");
+
+    with_browser(tools, env, |case| async move {
+        let ui = &case.ui;
+        ui.sign_in("admin", &case.server.admin_password).await;
+
+        // The tag in the DAG list.
+        let row = ui.text("table#dags tr[data-dag-id=\"xss\"]").await;
+        assert!(row.contains(TAG), "the tag as text: {row}");
+        assert_eq!(ui.count("table#dags tr[data-dag-id=\"xss\"] b").await, 0);
+        ui.assert_not_pwned().await;
+
+        // The description on the DAG's pages.
+        ui.goto("/dags/xss").await;
+        ui.wait("#dag-title").await;
+        let text = ui.body_text().await;
+        assert!(
+            text.contains(DESCRIPTION),
+            "the description as text: {text}"
+        );
+        assert_eq!(ui.count("main img").await, 0);
+        ui.assert_not_pwned().await;
+
+        // A conf with markup, through the trigger form, on the run page.
+        ui.goto("/dags/xss/trigger").await;
+        ui.fill("#conf", &json!({ "note": CONF_NOTE }).to_string())
+            .await;
+        ui.click("#trigger-submit").await;
+        ui.wait("#run-state").await;
+        let run_id = ui.text("#run-id").await;
+        let conf = ui.text("#run-conf").await;
+        assert!(conf.contains(CONF_NOTE), "the conf as text: {conf}");
+        ui.assert_not_pwned().await;
+
+        // The task's log, once the run has ended.
+        let deadline = Deadline::new(RUN_WAIT, format!("{run_id} to succeed"));
+        loop {
+            let state =
+                ui.c.execute(
+                    "var s = document.getElementById('run-state');
+                     return s ? s.textContent.trim() : null;",
+                    vec![],
+                )
+                .await
+                .unwrap_or(Value::Null);
+            if state == "success" {
+                break;
+            }
+            assert_ne!(state, "failed", "the run failed");
+            deadline.tick(&state).await;
+            let _ = ui.c.refresh().await;
+        }
+        ui.goto(&format!("/dags/xss/runs/{}/tasks/shout", seg(&run_id)))
+            .await;
+        let log = ui.text("pre#log").await;
+        assert!(log.contains(LOGGED), "the log as text: {log}");
+        assert_eq!(ui.count("pre#log script").await, 0);
+        ui.assert_not_pwned().await;
+    })
+    .await;
+}
