@@ -181,6 +181,45 @@ fn main() {
             .create_api_token(user.id, &cambium_auth::secret_hash(&token), Utc::now())
             .await
             .expect("token");
+        // Where the time goes: the store reads behind the pages, alone.
+        let parts = store.clone();
+        let big_runs = parts
+            .list_runs(&cambium_store::RunFilter {
+                dag_id: Some("big".into()),
+                limit: Some(100),
+                ..Default::default()
+            })
+            .await
+            .expect("runs");
+        let pks: Vec<i64> = big_runs.iter().map(|r| r.id).collect();
+        let mut parts_table = Vec::new();
+        let t = Instant::now();
+        let dags = parts.list_dags().await.expect("dags");
+        parts_table.push(("store: list_dags (1,000 specs)", t.elapsed()));
+        let t = Instant::now();
+        let _ = parts.latest_scheduled_intervals().await.expect("intervals");
+        parts_table.push(("store: latest_scheduled_intervals", t.elapsed()));
+        let t = Instant::now();
+        let _ = parts.recent_runs_by_dag(10).await.expect("recent");
+        parts_table.push(("store: recent_runs_by_dag(10)", t.elapsed()));
+        let t = Instant::now();
+        let _ = cambium_ui::service::dag_list(&parts, &dags, Utc::now())
+            .await
+            .expect("list");
+        parts_table.push((
+            "service: dag_list (incl. intervals, next runs)",
+            t.elapsed(),
+        ));
+        let t = Instant::now();
+        let tis = parts.task_instances_of_runs(&pks).await.expect("tis");
+        parts_table.push((
+            "store: task_instances_of_runs (100 runs, 5,000 rows)",
+            t.elapsed(),
+        ));
+        eprintln!("{} task instances", tis.len());
+        for (name, d) in parts_table {
+            eprintln!("{name}: {:.1} ms", d.as_secs_f64() * 1000.0);
+        }
         let home = cambium_scheduler::Home::new(dir.path());
         let app =
             cambium_ui::web::App::new(store, cambium_ui::web::WebConfig::new(home)).expect("app");

@@ -10,9 +10,9 @@ use sqlx::any::AnyRow;
 use sqlx::AnyConnection;
 use std::collections::HashMap;
 
-const DAG_COLS: &str = "spec, file_hash, paused, active, updated_at";
+pub(crate) const DAG_COLS: &str = "spec, file_hash, paused, active, updated_at";
 
-fn dag_from_row(row: &AnyRow) -> Result<DagRecord> {
+pub(crate) fn dag_from_row(row: &AnyRow) -> Result<DagRecord> {
     Ok(DagRecord {
         spec: json::<DagSpec>(row, "spec")?,
         file_hash: text(row, "file_hash")?,

@@ -17,7 +17,93 @@ pub struct RunBrief {
     pub logical_date: DateTime<Utc>,
 }
 
+/// One cell of a DAG's grid: a task instance's state, without the rest of the row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskCell {
+    pub run_pk: i64,
+    pub task_id: String,
+    pub state: String,
+    pub try_number: u32,
+    pub duration_ms: Option<i64>,
+}
+
+/// What changes when a DAG changes, without its spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DagHead {
+    pub dag_id: String,
+    pub file_hash: String,
+    pub paused: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
 impl Store {
+    /// Every active DAG's head, by DAG id: lets a reader keep decoded specs and re-read
+    /// only the DAGs that changed.
+    pub async fn dag_heads(&self) -> Result<Vec<DagHead>> {
+        let rows = sqlx::query(
+            "SELECT dag_id, file_hash, paused, updated_at FROM dags WHERE active = 1 ORDER BY dag_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DagHead {
+                    dag_id: text(row, "dag_id")?,
+                    file_hash: text(row, "file_hash")?,
+                    paused: crate::codec::flag(row, "paused")?,
+                    updated_at: time(row, "updated_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// These DAGs in full (any order).
+    pub async fn dags_by_id(&self, ids: &[String]) -> Result<Vec<crate::DagRecord>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(500) {
+            let sql = format!(
+                "SELECT {} FROM dags WHERE dag_id IN ({})",
+                crate::dags::DAG_COLS,
+                crate::codec::placeholders(1, chunk.len())
+            );
+            let params: Vec<Param> = chunk.iter().map(|id| Param::Text(id.clone())).collect();
+            let rows = crate::codec::bind_params(sqlx::query(&sql), &params)
+                .fetch_all(&self.pool)
+                .await?;
+            for row in &rows {
+                out.push(crate::dags::dag_from_row(row)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The grid's cells of these runs: five columns per task instance instead of the whole
+    /// row, which is what keeps a grid of 100 runs × 50 tasks fast.
+    pub async fn task_cells_of_runs(&self, run_pks: &[i64]) -> Result<Vec<TaskCell>> {
+        let mut out = Vec::new();
+        for chunk in run_pks.chunks(500) {
+            let sql = format!(
+                "SELECT run_pk, task_id, state, try_number, duration_ms FROM task_instances \
+                 WHERE run_pk IN ({})",
+                crate::codec::placeholders(1, chunk.len())
+            );
+            let params: Vec<Param> = chunk.iter().map(|pk| Param::Int(*pk)).collect();
+            let rows = crate::codec::bind_params(sqlx::query(&sql), &params)
+                .fetch_all(&self.pool)
+                .await?;
+            for row in &rows {
+                out.push(TaskCell {
+                    run_pk: int(row, "run_pk")?,
+                    task_id: text(row, "task_id")?,
+                    state: text(row, "state")?,
+                    try_number: crate::codec::u32_col(row, "try_number")?,
+                    duration_ms: crate::codec::opt_int(row, "duration_ms")?,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Every DAG's latest scheduled run's data interval, by DAG id.
     pub async fn latest_scheduled_intervals(
         &self,
@@ -48,22 +134,57 @@ impl Store {
         Ok(out)
     }
 
-    /// The last `per_dag` runs of every DAG, newest first, by DAG id.
+    /// The last `per_dag` runs of every active DAG, newest first, by DAG id. One query: per
+    /// DAG an index walk of (dag_id, logical_date), `per_dag` rows deep, folded into one
+    /// text column (unit and record separators between fields and runs).
     pub async fn recent_runs_by_dag(&self, per_dag: i64) -> Result<HashMap<String, Vec<RunBrief>>> {
-        let sql = "SELECT dag_id, run_id, state, logical_date FROM (SELECT dag_id, run_id, \
-             state, logical_date, ROW_NUMBER() OVER (PARTITION BY dag_id \
-             ORDER BY logical_date DESC, id DESC) AS n FROM dag_runs) ranked \
-             WHERE n <= $1 ORDER BY dag_id, logical_date DESC";
+        let sql = match self.backend() {
+            crate::Backend::Postgres => {
+                "SELECT d.dag_id, (SELECT string_agg(x, chr(30)) FROM (SELECT r.state || chr(31) \
+                 || r.run_id || chr(31) || r.logical_date::text AS x FROM dag_runs r \
+                 WHERE r.dag_id = d.dag_id ORDER BY r.logical_date DESC LIMIT $1) s) AS recent \
+                 FROM dags d WHERE d.active = 1"
+            }
+            _ => {
+                "SELECT d.dag_id, (SELECT group_concat(x, char(30)) FROM (SELECT r.state || char(31) \
+                 || r.run_id || char(31) || r.logical_date AS x FROM dag_runs r \
+                 WHERE r.dag_id = d.dag_id ORDER BY r.logical_date DESC LIMIT $1)) AS recent \
+                 FROM dags d WHERE d.active = 1"
+            }
+        };
         let rows = crate::codec::bind_params(sqlx::query(sql), &[Param::Int(per_dag.max(0))])
             .fetch_all(&self.pool)
             .await?;
         let mut out: HashMap<String, Vec<RunBrief>> = HashMap::new();
         for row in &rows {
-            out.entry(text(row, "dag_id")?).or_default().push(RunBrief {
-                run_id: text(row, "run_id")?,
-                state: text(row, "state")?,
-                logical_date: time(row, "logical_date")?,
-            });
+            let dag_id = text(row, "dag_id")?;
+            let Some(folded) = crate::codec::opt_text(row, "recent")? else {
+                continue;
+            };
+            let mut runs = Vec::new();
+            for run in folded.split('\u{1e}') {
+                let mut fields = run.split('\u{1f}');
+                let (Some(state), Some(run_id), Some(micros)) =
+                    (fields.next(), fields.next(), fields.next())
+                else {
+                    continue;
+                };
+                let Some(logical_date) = micros
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(DateTime::<Utc>::from_timestamp_micros)
+                else {
+                    continue;
+                };
+                runs.push(RunBrief {
+                    run_id: run_id.to_string(),
+                    state: state.to_string(),
+                    logical_date,
+                });
+            }
+            runs.sort_by(|a, b| b.logical_date.cmp(&a.logical_date));
+            out.insert(dag_id, runs);
         }
         Ok(out)
     }

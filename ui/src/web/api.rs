@@ -66,7 +66,7 @@ pub async fn list_dags(
     user: User,
 ) -> ApiResult<Json<Vec<DagListItem>>> {
     user.require(Role::Viewer)?;
-    let dags = app.store.list_dags().await?;
+    let dags = app.active_dags().await?;
     Ok(Json(
         service::dag_list(&app.store, &dags, Utc::now()).await?,
     ))
@@ -683,7 +683,7 @@ pub async fn list_assets(
     user: User,
 ) -> ApiResult<Json<Vec<crate::assets::AssetView>>> {
     user.require(Role::Viewer)?;
-    let dags = app.store.list_dags().await?;
+    let dags = app.active_dags().await?;
     let summaries = app.store.asset_summaries().await?;
     Ok(Json(crate::assets::asset_views(&dags, &summaries)))
 }

@@ -19,7 +19,8 @@ pub use error::ApiError;
 use axum::routing::{get, post};
 use axum::Router;
 use cambium_scheduler::Home;
-use cambium_store::Store;
+use cambium_store::{DagHead, DagRecord, Store};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,6 +63,8 @@ pub struct App {
     predictors: predict::Predictors,
     /// A hash of a random password, verified against when a user name is unknown.
     dummy_hash: String,
+    /// Decoded DAG records by id, with the head they were read at.
+    dags: Mutex<HashMap<String, (DagHead, Arc<DagRecord>)>>,
 }
 
 impl App {
@@ -74,7 +77,50 @@ impl App {
             predictors: predict::Predictors::default(),
             dummy_hash: cambium_auth::hash_password(&cambium_auth::new_secret())
                 .map_err(|e| e.to_string())?,
+            dags: Mutex::new(HashMap::new()),
         }))
+    }
+
+    /// Every active DAG, by id. Specs are decoded once and kept until their DAG changes:
+    /// one light query per call, plus a read of the DAGs that changed since the last.
+    pub async fn active_dags(&self) -> Result<Vec<DagRecord>, cambium_store::Error> {
+        let heads = self.store.dag_heads().await?;
+        let stale: Vec<String> = {
+            let cache = self.dags.lock().unwrap_or_else(|e| e.into_inner());
+            heads
+                .iter()
+                .filter(|h| {
+                    cache.get(&h.dag_id).is_none_or(|(seen, _)| {
+                        seen.file_hash != h.file_hash || seen.updated_at != h.updated_at
+                    })
+                })
+                .map(|h| h.dag_id.clone())
+                .collect()
+        };
+        let fresh = if stale.is_empty() {
+            Vec::new()
+        } else {
+            self.store.dags_by_id(&stale).await?
+        };
+        let mut cache = self.dags.lock().unwrap_or_else(|e| e.into_inner());
+        for record in fresh {
+            if let Some(head) = heads.iter().find(|h| h.dag_id == record.spec.dag_id) {
+                cache.insert(record.spec.dag_id.clone(), (head.clone(), Arc::new(record)));
+            }
+        }
+        let live: std::collections::HashSet<&str> =
+            heads.iter().map(|h| h.dag_id.as_str()).collect();
+        cache.retain(|id, _| live.contains(id.as_str()));
+        Ok(heads
+            .iter()
+            .filter_map(|h| {
+                cache.get(&h.dag_id).map(|(_, record)| {
+                    let mut record = DagRecord::clone(record);
+                    record.paused = h.paused;
+                    record
+                })
+            })
+            .collect())
     }
 }
 

@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::Form;
 use cambium_auth::Role;
-use cambium_store::{RunFilter, RunRecord, TaskInstance};
+use cambium_store::{RunFilter, RunRecord};
 use chrono::Utc;
 use minijinja::context;
 use serde::{Deserialize, Serialize};
@@ -128,7 +128,8 @@ struct DagRow {
     tags: Vec<String>,
     tasks: usize,
     owner: Option<String>,
-    recent: Vec<Value>,
+    href: String,
+    dots: minijinja::Value,
 }
 
 pub async fn dag_list(
@@ -137,7 +138,7 @@ pub async fn dag_list(
     Query(q): Query<DagListQuery>,
 ) -> PageResult {
     user.require(Role::Viewer)?;
-    let dags = app.store.list_dags().await?;
+    let dags = app.active_dags().await?;
     let items = service::dag_list(&app.store, &dags, Utc::now()).await?;
     let recent = app.store.recent_runs_by_dag(10).await?;
     let errors = app.store.list_import_errors().await?;
@@ -167,17 +168,20 @@ pub async fn dag_list(
             "paused" if !item.paused => continue,
             _ => {}
         }
-        let runs = recent
-            .get(&item.dag_id)
-            .map(|v| {
-                v.iter()
-                    .map(|r| {
-                        json!({"run_id": r.run_id, "state": r.state,
-                               "logical_date": crate::time(r.logical_date)})
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
+        // The dots are written here rather than in the template: 10,000 of them on a list
+        // of 1,000 DAGs.
+        let dag_seg = segment(&item.dag_id);
+        let mut dots = String::new();
+        if let Some(runs) = recent.get(&item.dag_id) {
+            for r in runs.iter().rev() {
+                let state = escape(&r.state);
+                dots.push_str(&format!(
+                    "<a class=\"dot state-{state}\" title=\"{}: {state}\" href=\"/dags/{dag_seg}/runs/{}\"></a>",
+                    escape(&r.run_id),
+                    segment(&r.run_id)
+                ));
+            }
+        }
         rows.push(DagRow {
             dag_id: item.dag_id,
             file: item.file,
@@ -188,7 +192,8 @@ pub async fn dag_list(
             tags: item.tags,
             tasks: item.tasks,
             owner: dag.spec.owner.clone(),
-            recent: runs,
+            href: format!("/dags/{dag_seg}"),
+            dots: minijinja::Value::from_safe_string(dots),
         });
     }
     let error_files: BTreeSet<&str> = errors.iter().map(|e| e.file.as_str()).collect();
@@ -250,13 +255,6 @@ pub struct GridQuery {
     runs: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
-struct GridCell {
-    state: String,
-    try_number: u32,
-    duration_ms: Option<i64>,
-}
-
 pub async fn grid(
     State(app): State<Arc<App>>,
     user: User,
@@ -283,28 +281,16 @@ pub async fn grid(
         .await?;
     runs.reverse(); // oldest on the left, as Airflow's grid
     let pks: Vec<i64> = runs.iter().map(|r| r.id).collect();
-    let mut cells: HashMap<(i64, String), TaskInstance> = HashMap::new();
-    for ti in app.store.task_instances_of_runs(&pks).await? {
-        cells.insert((ti.run_pk, ti.task_id.clone()), ti);
+    let mut cells: HashMap<(i64, &str), cambium_store::TaskCell> = HashMap::new();
+    let fetched = app.store.task_cells_of_runs(&pks).await?;
+    let task_ids: Vec<&str> = dag.spec.tasks.iter().map(|t| t.task_id.as_str()).collect();
+    for cell in fetched {
+        // Key by the spec's own task id (cells of removed tasks are not shown).
+        if let Some(id) = task_ids.iter().find(|id| **id == cell.task_id) {
+            cells.insert((cell.run_pk, id), cell);
+        }
     }
-    let rows: Vec<Value> = dag
-        .spec
-        .tasks
-        .iter()
-        .map(|t| {
-            let row: Vec<Option<GridCell>> = runs
-                .iter()
-                .map(|r| {
-                    cells.get(&(r.id, t.task_id.clone())).map(|ti| GridCell {
-                        state: ti.state.to_string(),
-                        try_number: ti.try_number,
-                        duration_ms: ti.duration_ms,
-                    })
-                })
-                .collect();
-            json!({"task_id": t.task_id, "operator": t.operator, "group": t.common.group, "cells": row})
-        })
-        .collect();
+    let body = grid_body(&dag_id, &dag.spec, &runs, &cells);
     let run_cols: Vec<Value> = runs.iter().map(run_brief).collect();
     let active = runs.iter().any(|r| !r.state.is_finished());
     render(
@@ -312,9 +298,51 @@ pub async fn grid(
         "grid.html",
         context! {
             me => me(&user), dag => dag_header(&app, &dag).await?, tab => "grid",
-            runs => run_cols, rows => rows, active => active, n => n,
+            runs => run_cols, grid_body => minijinja::Value::from_safe_string(body),
+            active => active, n => n,
         },
     )
+}
+
+/// The grid's rows as HTML, written directly: 5,000 cells through the template engine
+/// would cost more than everything else on the page. Every value is escaped.
+fn grid_body(
+    dag_id: &str,
+    spec: &cambium_dag::DagSpec,
+    runs: &[RunRecord],
+    cells: &HashMap<(i64, &str), cambium_store::TaskCell>,
+) -> String {
+    use std::fmt::Write;
+    let dag_seg = segment(dag_id);
+    let run_parts: Vec<(String, String)> = runs
+        .iter()
+        .map(|r| (segment(&r.run_id), escape(&r.run_id)))
+        .collect();
+    let mut out = String::with_capacity(spec.tasks.len() * runs.len() * 200);
+    for t in &spec.tasks {
+        let task_html = escape(&t.task_id);
+        let task_seg = segment(&t.task_id);
+        let _ = write!(
+            out,
+            "<tr data-task-id=\"{task_html}\"><th class=\"task-col\">{task_html} <span class=\"sub\">{}</span></th>",
+            escape(&t.operator)
+        );
+        for (r, (run_seg, run_html)) in runs.iter().zip(&run_parts) {
+            match cells.get(&(r.id, t.task_id.as_str())) {
+                Some(c) => {
+                    let state = escape(&c.state);
+                    let _ = write!(
+                        out,
+                        "<td><a class=\"cell state-{state}\" data-task-id=\"{task_html}\" data-run-id=\"{run_html}\" data-state=\"{state}\" href=\"/dags/{dag_seg}/runs/{run_seg}/tasks/{task_seg}\" title=\"{task_html}: {state}, try {}\"></a></td>",
+                        c.try_number
+                    );
+                }
+                None => out.push_str("<td></td>"),
+            }
+        }
+        out.push_str("</tr>\n");
+    }
+    out
 }
 
 fn run_brief(r: &RunRecord) -> Value {
@@ -1181,7 +1209,7 @@ pub async fn rollback(
 
 pub async fn assets(State(app): State<Arc<App>>, user: User, RawQuery(_q): RawQuery) -> PageResult {
     user.require(Role::Viewer)?;
-    let dags = app.store.list_dags().await?;
+    let dags = app.active_dags().await?;
     let summaries = app.store.asset_summaries().await?;
     let views = crate::assets::asset_views(&dags, &summaries);
     let events: Vec<crate::assets::AssetEventView> = app
