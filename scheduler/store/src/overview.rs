@@ -183,7 +183,7 @@ impl Store {
                     logical_date,
                 });
             }
-            runs.sort_by(|a, b| b.logical_date.cmp(&a.logical_date));
+            runs.sort_by_key(|b| std::cmp::Reverse(b.logical_date));
             out.insert(dag_id, runs);
         }
         Ok(out)
