@@ -499,19 +499,7 @@ fn models_promote_and_predict() {
     env.command(&["examples", "wine-warehouse"])
         .output()
         .expect("seed");
-    env.json(&["dags", "test", "wine_quality_ct", "--output", "json"], 0);
-    env.json(
-        &[
-            "dags",
-            "test",
-            "wine_quality_ct",
-            "--conf",
-            r#"{"last_batch": 2}"#,
-            "--output",
-            "json",
-        ],
-        0,
-    );
+    env.train_two_wine_versions();
     let s = env.standalone();
     let op = Api::new(&s, Some(token_for(&env, "otto", "op")));
     let models = op.get("/api/v1/models").json();

@@ -16,20 +16,6 @@ fn test_run(env: &Env, conf: &str, code: i32) -> Value {
     env.json(&["dags", "test", DAG, "--conf", conf], code)
 }
 
-fn production(env: &Env) -> Option<i64> {
-    let show = env.json(&["models", "show", "wine_quality"], 0);
-    show["versions"]
-        .as_array()
-        .expect("versions")
-        .iter()
-        .find(|v| {
-            v["aliases"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == "production"))
-        })
-        .and_then(|v| v["version"].as_i64())
-}
-
 fn tour(env: &Env) {
     let first = test_run(env, "{}", 0);
     assert_eq!(first["state"], "success", "{first}");
@@ -52,18 +38,22 @@ fn tour(env: &Env) {
     let best = &task(&first, "tune")["output"]["best"];
     assert!(best["alpha"].is_number(), "tune's best: {best}");
     assert!(task(&first, "evaluate")["output"]["blessed"] == true);
-    assert_eq!(production(env), Some(1));
+    assert_eq!(env.production("wine_quality"), Some(1));
 
     let second = test_run(env, r#"{"last_batch": 2}"#, 0);
     assert_eq!(task(&second, "query")["output"]["rows"], 1599, "{second}");
     assert_eq!(task(&second, "deploy")["output"]["version"], 2, "{second}");
-    assert_eq!(production(env), Some(2));
+    assert_eq!(env.production("wine_quality"), Some(2));
 
     let drifted = test_run(env, r#"{"first_batch": 3, "last_batch": 3}"#, 1);
     assert_eq!(drifted["state"], "failed");
     assert_eq!(task(&drifted, "validate")["state"], "failed");
     assert_eq!(task(&drifted, "deploy")["state"], "upstream_failed");
-    assert_eq!(production(env), Some(2), "production must stay put");
+    assert_eq!(
+        env.production("wine_quality"),
+        Some(2),
+        "production must stay put"
+    );
     let run_id = drifted["run_id"].as_str().expect("run id");
     let log = env.run(&["tasks", "logs", DAG, run_id, "validate"]);
     let log = String::from_utf8_lossy(&log.stdout);
@@ -72,7 +62,7 @@ fn tour(env: &Env) {
 
     let broken = test_run(env, r#"{"first_batch": 4, "last_batch": 4}"#, 1);
     assert_eq!(task(&broken, "validate")["state"], "failed", "{broken}");
-    assert_eq!(production(env), Some(2));
+    assert_eq!(env.production("wine_quality"), Some(2));
 
     // Where did the model we serve come from?
     let lineage = env.json(&["lineage", "wine_quality"], 0);

@@ -755,23 +755,10 @@ async fn promote_a_model_version_from_its_page() {
     // takes production.
     let env = Env::new().with_repo_dags();
     cambium_ok(&env, &["examples", "wine-warehouse"]);
-    let first = env.json(&["dags", "test", "wine_quality_ct"], 0);
-    assert_eq!(first["state"], "success", "{first}");
-    let second = env.json(
-        &[
-            "dags",
-            "test",
-            "wine_quality_ct",
-            "--conf",
-            r#"{"last_batch": 2}"#,
-        ],
-        0,
-    );
-    assert_eq!(second["state"], "success", "{second}");
+    env.train_two_wine_versions();
     for dag in ["wine_quality_ct", "retrain_shell", "fan_out"] {
         cambium_ok(&env, &["dags", "pause", dag]);
     }
-    assert_eq!(production(&env), Some(2));
 
     with_browser(tools, env, |case| async move {
         let ui = &case.ui;
@@ -818,28 +805,13 @@ async fn promote_a_model_version_from_its_page() {
             "version 2 can be promoted back"
         );
         assert_eq!(
-            blocking(|| production(&case.env)),
+            blocking(|| case.env.production("wine_quality")),
             Some(1),
             "the CLI agrees"
         );
         ui.screenshot("model").await;
     })
     .await;
-}
-
-/// The version that has the `production` alias.
-fn production(env: &Env) -> Option<i64> {
-    let show = env.json(&["models", "show", "wine_quality"], 0);
-    show["versions"]
-        .as_array()
-        .expect("versions")
-        .iter()
-        .find(|v| {
-            v["aliases"]
-                .as_array()
-                .is_some_and(|a| a.iter().any(|x| x == "production"))
-        })
-        .and_then(|v| v["version"].as_i64())
 }
 
 /// Markup that sets `window.__pwned` if a page ever renders it as HTML.

@@ -17,6 +17,18 @@ pub enum RunError {
     /// The request cannot be carried out as given (exit status 2 in the CLI).
     #[error("{0}")]
     Invalid(String),
+    /// The DAG already has a run with this id (the same kind and logical date).
+    #[error(
+        "DAG '{dag_id}' already has a run '{run_id}'; pick another logical date, or clear that run"
+    )]
+    RunExists { dag_id: String, run_id: String },
+    /// A task named in a request that the DAG does not have.
+    #[error("DAG '{dag_id}' has no task '{task_id}'; its tasks are: {}", known.join(", "))]
+    UnknownTask {
+        dag_id: String,
+        task_id: String,
+        known: Vec<String>,
+    },
 }
 
 /// The prefix of runs created by `cambium dags test`, which schedulers leave alone.
@@ -76,12 +88,13 @@ pub async fn create_manual_run(
         backfill_id: None,
         created_at: now,
     };
-    store.create_run(&new, &seeds(spec)).await?.ok_or_else(|| {
-        RunError::Invalid(format!(
-            "DAG '{}' already has a run '{}'; pass another --logical-date",
-            spec.dag_id, new.run_id
-        ))
-    })
+    store
+        .create_run(&new, &seeds(spec))
+        .await?
+        .ok_or_else(|| RunError::RunExists {
+            dag_id: spec.dag_id.clone(),
+            run_id: new.run_id.clone(),
+        })
 }
 
 /// Creates the scheduled runs that are due at `now` (at most `max` of them) and returns
@@ -251,6 +264,56 @@ pub async fn plan_backfill(
         .collect())
 }
 
+/// Each task's retries, which a cleared task gets again.
+fn retries_by_task(spec: &DagSpec) -> HashMap<String, u32> {
+    spec.tasks
+        .iter()
+        .map(|t| (t.task_id.clone(), t.common.retries))
+        .collect()
+}
+
+/// What [`clear_run_tasks`] cleared: the task ids and how many task instances changed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cleared {
+    pub tasks: Vec<String>,
+    pub count: usize,
+}
+
+/// Clears tasks of a run so a scheduler runs them again (`cambium tasks clear`, the API and
+/// the task page): the named tasks, or all when none are named, and everything downstream
+/// of them when asked.
+pub async fn clear_run_tasks(
+    store: &Store,
+    spec: &DagSpec,
+    run_pk: i64,
+    tasks: &[String],
+    downstream: bool,
+) -> Result<Cleared, RunError> {
+    let known: Vec<String> = spec.tasks.iter().map(|t| t.task_id.clone()).collect();
+    if let Some(bad) = tasks.iter().find(|t| !known.contains(t)) {
+        return Err(RunError::UnknownTask {
+            dag_id: spec.dag_id.clone(),
+            task_id: bad.clone(),
+            known,
+        });
+    }
+    let mut selected = if tasks.is_empty() {
+        known
+    } else {
+        tasks.to_vec()
+    };
+    if downstream {
+        selected = spec.with_downstream(&selected);
+    }
+    let count = store
+        .clear_tasks(run_pk, &selected, &retries_by_task(spec))
+        .await?;
+    Ok(Cleared {
+        tasks: selected,
+        count,
+    })
+}
+
 /// What a backfill covers and how it runs.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackfillRequest {
@@ -285,11 +348,7 @@ pub async fn start_backfill(
             now,
         )
         .await?;
-    let retries: HashMap<String, u32> = spec
-        .tasks
-        .iter()
-        .map(|t| (t.task_id.clone(), t.common.retries))
-        .collect();
+    let retries = retries_by_task(spec);
     let mut runs = Vec::with_capacity(plan.len());
     for planned in plan {
         match (planned.action, &planned.existing) {

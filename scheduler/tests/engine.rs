@@ -2,71 +2,17 @@
 //! SQLite store, with an executor scripted by the test: retries wait for their delay on the
 //! clock, and scheduled runs follow it.
 
+mod common;
+
 use cambium_dag::{DagSpec, RetryBackoff, RunState, RunType, TaskOptions, TaskSpec, TaskState};
-use cambium_executor::{Error, Executor, TryEvent, TryKey, TryOutcome, TryRequest};
 use cambium_scheduler::runs::create_manual_run;
 use cambium_scheduler::{Engine, EngineOptions, Home, ManualClock, Mode};
 use cambium_store::{RunFilter, Store};
 use chrono::{DateTime, TimeZone, Utc};
+use common::Scripted;
 use serde_json::{json, Map};
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::mpsc::UnboundedSender;
-
-/// Records what it is asked to run; the test decides how each try ends.
-struct Scripted {
-    submitted: Mutex<Vec<TryRequest>>,
-    events: UnboundedSender<TryEvent>,
-}
-
-impl Scripted {
-    fn submitted(&self) -> Vec<TryRequest> {
-        self.submitted.lock().expect("lock").clone()
-    }
-
-    fn finish(&self, key: TryKey, exit_code: i32, at: DateTime<Utc>) {
-        let outcome = TryOutcome {
-            exit_code: Some(exit_code),
-            timed_out: false,
-            lost: false,
-            started_at: Some(at),
-            ended_at: at,
-            output: None,
-            metrics: Map::new(),
-            error: None,
-        };
-        self.events
-            .send(TryEvent::Finished { key, outcome })
-            .expect("engine listening");
-    }
-}
-
-impl Executor for Scripted {
-    fn name(&self) -> &'static str {
-        "scripted"
-    }
-
-    fn submit(&self, request: TryRequest) -> Result<(), Error> {
-        let key = request.key;
-        self.submitted.lock().expect("lock").push(request);
-        let _ = self.events.send(TryEvent::Started {
-            key,
-            pid: 1,
-            hostname: "test".into(),
-            at: Utc::now(),
-        });
-        Ok(())
-    }
-
-    fn kill(&self, _key: TryKey) {}
-
-    fn adopt(&self, _key: TryKey, _try_dir: PathBuf) {}
-
-    fn free_slots(&self) -> usize {
-        16
-    }
-}
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(y, m, d, h, 0, 0)

@@ -1,7 +1,7 @@
 //! `cambium dags ...`.
 
 use crate::cli::DagsCommand;
-use crate::commands::runs::{load_run_view, wait_for_runs};
+use crate::commands::runs::{load_run_view, load_run_views, wait_for_runs};
 use crate::commands::serve::{build_engine, shutdown_signal};
 use crate::context::{parse_conf, parse_time, Ctx};
 use crate::error::{CliError, CmdResult};
@@ -233,10 +233,7 @@ async fn trigger(
 
 /// Prints finished runs (one: as a run; several: a list) and returns 1 if any failed.
 async fn print_runs_result(ctx: &Ctx, runs: &[RunRecord]) -> CmdResult<i32> {
-    let mut views = Vec::new();
-    for run in runs {
-        views.push(load_run_view(&ctx.store, run).await?);
-    }
+    let views = load_run_views(&ctx.store, runs).await?;
     if ctx.json() {
         if let [one] = views.as_slice() {
             ctx.print_json(one)?;
@@ -397,10 +394,7 @@ async fn backfill(
     }
     if !wait {
         if ctx.json() {
-            let mut views = Vec::new();
-            for run in &runs {
-                views.push(load_run_view(&ctx.store, run).await?);
-            }
+            let views = load_run_views(&ctx.store, &runs).await?;
             ctx.print_json(&BackfillView {
                 dag_id: dag_id.to_string(),
                 runs: views,
@@ -415,10 +409,7 @@ async fn backfill(
         return Ok(0);
     }
     let done = wait_for_runs(ctx, &runs, true).await?;
-    let mut views = Vec::new();
-    for run in &done {
-        views.push(load_run_view(&ctx.store, run).await?);
-    }
+    let views = load_run_views(&ctx.store, &done).await?;
     if ctx.json() {
         ctx.print_json(&BackfillView {
             dag_id: dag_id.to_string(),

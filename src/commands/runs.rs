@@ -26,8 +26,12 @@ pub async fn run(ctx: Ctx, command: RunsCommand) -> CmdResult<i32> {
 
 /// A run with its task instances, as the JSON views print it.
 pub async fn load_run_view(store: &Store, run: &RunRecord) -> CmdResult<RunView> {
-    let tis = store.task_instances(run.id).await?;
-    Ok(RunView::new(run, &tis))
+    Ok(cambium_ui::service::run_view(store, run).await?)
+}
+
+/// Runs with their task instances, in two queries whatever their number.
+pub async fn load_run_views(store: &Store, runs: &[RunRecord]) -> CmdResult<Vec<RunView>> {
+    Ok(cambium_ui::service::run_views(store, runs).await?)
 }
 
 async fn list(
@@ -54,15 +58,7 @@ async fn list(
             ..RunFilter::default()
         })
         .await?;
-    let pks: Vec<i64> = runs.iter().map(|r| r.id).collect();
-    let mut tis: HashMap<i64, Vec<cambium_store::TaskInstance>> = HashMap::new();
-    for ti in ctx.store.task_instances_of_runs(&pks).await? {
-        tis.entry(ti.run_pk).or_default().push(ti);
-    }
-    let views: Vec<RunView> = runs
-        .iter()
-        .map(|r| RunView::new(r, tis.get(&r.id).map_or(&[][..], Vec::as_slice)))
-        .collect();
+    let views = load_run_views(&ctx.store, &runs).await?;
     if ctx.json() {
         ctx.print_json(&views)?;
     } else {

@@ -159,15 +159,23 @@ async fn run_scheduler(
     Ok(())
 }
 
-/// Binds the web server's port, with an error that says what to do when it is taken.
-async fn bind(address: &str, port: u16) -> CmdResult<tokio::net::TcpListener> {
-    tokio::net::TcpListener::bind((address, port))
+/// Binds the web server's port (with an error that says what to do when it is taken) and
+/// returns the address it got, which `--port 0` makes worth printing.
+async fn bind(
+    address: &str,
+    port: u16,
+) -> CmdResult<(tokio::net::TcpListener, std::net::SocketAddr)> {
+    let listener = tokio::net::TcpListener::bind((address, port))
         .await
         .map_err(|e| {
             CliError::usage(format!(
                 "cannot listen on {address}:{port}: {e}; pass another --port (or --port 0 for any free one)"
             ))
-        })
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| CliError::failed(format!("cannot read the bound address: {e}")))?;
+    Ok((listener, local))
 }
 
 /// The web app over this context's store.
@@ -175,7 +183,6 @@ fn web_app(ctx: &Ctx) -> CmdResult<Arc<cambium_ui::web::App>> {
     let mut config = cambium_ui::web::WebConfig::new(ctx.home.clone());
     config.dags_folder = Some(ctx.global.dags.clone());
     config.secrets = ctx.secrets();
-    config.scheduler_dead_after = ctx.config.scheduler.scheduler_dead_after();
     cambium_ui::web::App::new(ctx.store.clone(), config)
         .map_err(|e| CliError::failed(format!("cannot start the web server: {e}")))
 }
@@ -209,10 +216,7 @@ async fn bootstrap(ctx: &Ctx) -> CmdResult {
 
 /// Scheduler, executor, web UI and API in one process.
 pub async fn standalone(ctx: Ctx, address: &str, port: u16) -> CmdResult<i32> {
-    let listener = bind(address, port).await?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| CliError::failed(format!("cannot read the bound address: {e}")))?;
+    let (listener, local) = bind(address, port).await?;
     bootstrap(&ctx).await?;
     let app = web_app(&ctx)?;
     let rx = shutdown_flag();
@@ -233,10 +237,7 @@ pub async fn standalone(ctx: Ctx, address: &str, port: u16) -> CmdResult<i32> {
 
 /// The web UI and API alone.
 pub async fn webserver(ctx: Ctx, address: &str, port: u16) -> CmdResult<i32> {
-    let listener = bind(address, port).await?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| CliError::failed(format!("cannot read the bound address: {e}")))?;
+    let (listener, local) = bind(address, port).await?;
     bootstrap(&ctx).await?;
     // The DAG list comes from the store, which schedulers keep current; one sync here
     // shows this folder's DAGs even before a scheduler has run.

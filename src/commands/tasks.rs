@@ -11,7 +11,6 @@ use cambium_scheduler::request::build_request;
 use cambium_scheduler::runs::timetable_of;
 use cambium_store::{RunRecord, TaskInstance};
 use chrono::Utc;
-use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::time::Duration;
@@ -46,10 +45,12 @@ pub async fn run(ctx: Ctx, command: TasksCommand) -> CmdResult<i32> {
 }
 
 fn unknown_task(dag_id: &str, task_id: &str, known: &[String]) -> CliError {
-    CliError::usage(format!(
-        "DAG '{dag_id}' has no task '{task_id}'; its tasks are: {}",
-        known.join(", ")
-    ))
+    cambium_scheduler::runs::RunError::UnknownTask {
+        dag_id: dag_id.to_string(),
+        task_id: task_id.to_string(),
+        known: known.to_vec(),
+    }
+    .into()
 }
 
 /// Runs one task now in this process's supervision, printing its log; records nothing in
@@ -176,27 +177,11 @@ async fn clear(
 ) -> CmdResult<i32> {
     let dag = ctx.dag(dag_id).await?;
     let run = find_run(&ctx.store, run_id, Some(dag_id)).await?;
-    let known: Vec<String> = dag.spec.tasks.iter().map(|t| t.task_id.clone()).collect();
-    for t in &tasks {
-        if !known.contains(t) {
-            return Err(unknown_task(dag_id, t, &known));
-        }
-    }
-    let mut selected = if tasks.is_empty() {
-        known.clone()
-    } else {
-        tasks
-    };
-    if downstream {
-        selected = dag.spec.with_downstream(&selected);
-    }
-    let retries: HashMap<String, u32> = dag
-        .spec
-        .tasks
-        .iter()
-        .map(|t| (t.task_id.clone(), t.common.retries))
-        .collect();
-    let cleared = ctx.store.clear_tasks(run.id, &selected, &retries).await?;
+    let cambium_scheduler::runs::Cleared {
+        tasks: selected,
+        count: cleared,
+    } = cambium_scheduler::runs::clear_run_tasks(&ctx.store, &dag.spec, run.id, &tasks, downstream)
+        .await?;
     if ctx.json() {
         ctx.print_json(&serde_json::json!({
             "dag_id": dag_id, "run_id": run.run_id, "cleared": cleared, "tasks": selected,

@@ -350,3 +350,30 @@ impl Env {
         }
     }
 }
+
+impl Env {
+    /// The version of a registered model that the `production` alias points at.
+    pub fn production(&self, model: &str) -> Option<i64> {
+        let show = self.json(&["models", "show", model], 0);
+        show["versions"]
+            .as_array()
+            .expect("versions")
+            .iter()
+            .find(|v| {
+                v["aliases"]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|x| x == "production"))
+            })
+            .and_then(|v| v["version"].as_i64())
+    }
+
+    /// The continuous-training example twice on the repo's DAGs, as in the tour: version 1,
+    /// then version 2 on new data, which takes production.
+    pub fn train_two_wine_versions(&self) {
+        for conf in ["{}", r#"{"last_batch": 2}"#] {
+            let run = self.json(&["dags", "test", "wine_quality_ct", "--conf", conf], 0);
+            assert_eq!(run["state"], "success", "{run}");
+        }
+        assert_eq!(self.production("wine_quality"), Some(2));
+    }
+}

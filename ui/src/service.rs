@@ -26,23 +26,27 @@ pub async fn last_interval(
         }))
 }
 
+/// When the next scheduled run after `last` is due, if the DAG has a schedule.
+fn next_after(
+    spec: &DagSpec,
+    last: Option<&DataInterval>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    let timetable = timetable_of(spec).ok().filter(|t| t.is_scheduled())?;
+    timetable
+        .upcoming(last, &restriction_of(spec), now, 1)
+        .first()
+        .map(|info| info.run_after)
+}
+
 /// When the DAG's next scheduled run is due, if it has a schedule.
 pub async fn next_run_after(
     store: &Store,
     spec: &DagSpec,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, cambium_store::Error> {
-    let Ok(timetable) = timetable_of(spec) else {
-        return Ok(None);
-    };
-    if !timetable.is_scheduled() {
-        return Ok(None);
-    }
     let last = last_interval(store, &spec.dag_id).await?;
-    Ok(timetable
-        .upcoming(last.as_ref(), &restriction_of(spec), now, 1)
-        .first()
-        .map(|info| info.run_after))
+    Ok(next_after(spec, last.as_ref(), now))
 }
 
 /// Every DAG given as `dags list` prints it, with one query for all their last intervals.
@@ -59,14 +63,7 @@ pub async fn dag_list(
                 start: *start,
                 end: *end,
             });
-            let next = timetable_of(&dag.spec).ok().and_then(|t| {
-                if !t.is_scheduled() {
-                    return None;
-                }
-                t.upcoming(interval.as_ref(), &restriction_of(&dag.spec), now, 1)
-                    .first()
-                    .map(|info| info.run_after)
-            });
+            let next = next_after(&dag.spec, interval.as_ref(), now);
             DagListItem::new(&dag.spec, dag.paused, next)
         })
         .collect())

@@ -51,6 +51,18 @@ pub fn check_id(kind: &str, id: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The strings of a JSON array (others are left out; a non-array is empty).
+fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn find<'a>(table: &'a [OptionSpec], name: &str) -> Option<&'a OptionSpec> {
     table.iter().find(|o| o.name == name)
 }
@@ -105,14 +117,7 @@ fn apply_common(opts: &mut TaskOptions, key: &str, value: &Value, who: &str) -> 
         }
         "image" | "resources" | "pull_policy" => return Err(not_available(key, who)),
         "outlets" => {
-            let names: Vec<String> = value
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|v| v.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
+            let names: Vec<String> = strings(value);
             if names.iter().any(|n| n.trim().is_empty()) {
                 return Err(format!(
                     "option 'outlets' of {who}: an asset name cannot be empty"
@@ -263,14 +268,7 @@ pub fn validate_dag(
                 Err(not_available(key, &who))
             }
             "tags" => {
-                spec.tags = value
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|v| v.as_str().map(String::from))
-                            .collect()
-                    })
-                    .unwrap_or_default();
+                spec.tags = strings(value);
                 Ok(())
             }
             "description" => {

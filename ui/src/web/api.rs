@@ -24,7 +24,7 @@ use cambium_store::{DagRecord, RunFilter, RunRecord};
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 pub type ApiResult<T> = Result<T, ApiError>;
@@ -206,20 +206,6 @@ pub async fn trigger(
         None => None,
     };
     let now = Utc::now();
-    if let Some(t) = logical {
-        let run_id = cambium_scheduler::time::run_id("manual", t);
-        if app
-            .store
-            .get_run(&dag.spec.dag_id, &run_id)
-            .await?
-            .is_some()
-        {
-            return Err(ApiError::conflict(format!(
-                "DAG '{}' already has run {run_id}; pick another logical_date or clear that run",
-                dag.spec.dag_id
-            )));
-        }
-    }
     Ok(create_manual_run(&app.store, &dag.spec, conf, logical, now, false).await?)
 }
 
@@ -367,33 +353,12 @@ pub async fn clear(
     downstream: bool,
 ) -> ApiResult<Value> {
     let dag = dag_or_404(app, &run.dag_id).await?;
-    let known: Vec<String> = dag.spec.tasks.iter().map(|t| t.task_id.clone()).collect();
-    if let Some(bad) = tasks.iter().find(|t| !known.contains(t)) {
-        return Err(ApiError::field(
-            "tasks",
-            format!(
-                "DAG '{}' has no task '{bad}'; its tasks are: {}",
-                run.dag_id,
-                known.join(", ")
-            ),
-        ));
-    }
-    let mut selected = if tasks.is_empty() {
-        known
-    } else {
-        tasks.to_vec()
-    };
-    if downstream {
-        selected = dag.spec.with_downstream(&selected);
-    }
-    let retries: HashMap<String, u32> = dag
-        .spec
-        .tasks
-        .iter()
-        .map(|t| (t.task_id.clone(), t.common.retries))
-        .collect();
-    let cleared = app.store.clear_tasks(run.id, &selected, &retries).await?;
-    Ok(json!({"dag_id": run.dag_id, "run_id": run.run_id, "cleared": cleared, "tasks": selected}))
+    let cleared =
+        cambium_scheduler::runs::clear_run_tasks(&app.store, &dag.spec, run.id, tasks, downstream)
+            .await?;
+    Ok(
+        json!({"dag_id": run.dag_id, "run_id": run.run_id, "cleared": cleared.count, "tasks": cleared.tasks}),
+    )
 }
 
 #[utoipa::path(post, path = "/api/v1/runs/{run_id}/clear", tag = "runs",

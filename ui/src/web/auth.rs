@@ -279,14 +279,15 @@ async fn login_inner(app: &App, ip: Option<IpAddr>, form: LoginForm) -> Result<R
     }
     let record = app.store.user_by_name(&form.username).await?;
     let password = form.password;
-    let hash = record
-        .as_ref()
-        // A name that does not exist still costs an argon2 verification, so the time taken
-        // does not tell which names exist.
-        .map_or_else(|| app.dummy_hash.clone(), |u| u.password_hash.clone());
-    let ok = tokio::task::spawn_blocking(move || cambium_auth::verify_password(&password, &hash))
-        .await
-        .map_err(ApiError::internal)?;
+    let hash = record.as_ref().map(|u| u.password_hash.clone());
+    let ok = tokio::task::spawn_blocking(move || match hash {
+        Some(hash) => cambium_auth::verify_password(&password, &hash),
+        // A name that does not exist costs the same argon2 work, so the time taken does not
+        // tell which names exist.
+        None => cambium_auth::verify_unknown_user(&password),
+    })
+    .await
+    .map_err(ApiError::internal)?;
     let user = match (ok, record) {
         (true, Some(user)) => user,
         _ => {

@@ -107,6 +107,12 @@ impl From<cambium_scheduler::runs::RunError> for ApiError {
         match e {
             cambium_scheduler::runs::RunError::Store(e) => e.into(),
             cambium_scheduler::runs::RunError::Invalid(message) => ApiError::bad_request(message),
+            e @ cambium_scheduler::runs::RunError::RunExists { .. } => {
+                ApiError::conflict(e.to_string())
+            }
+            e @ cambium_scheduler::runs::RunError::UnknownTask { .. } => {
+                ApiError::field("tasks", e.to_string())
+            }
         }
     }
 }

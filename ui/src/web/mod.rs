@@ -37,8 +37,6 @@ pub struct WebConfig {
     pub session_ttl: Duration,
     /// Sets `Secure` on the session cookie (when served behind HTTPS).
     pub secure_cookies: bool,
-    /// A scheduler heartbeat older than this means no scheduler is running.
-    pub scheduler_dead_after: Duration,
 }
 
 impl WebConfig {
@@ -49,7 +47,6 @@ impl WebConfig {
             secrets: Vec::new(),
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
-            scheduler_dead_after: Duration::from_secs(30),
         }
     }
 }
@@ -61,8 +58,6 @@ pub struct App {
     templates: templates::Templates,
     throttle: Mutex<cambium_auth::LoginThrottle>,
     predictors: predict::Predictors,
-    /// A hash of a random password, verified against when a user name is unknown.
-    dummy_hash: String,
     /// Decoded DAG records by id, with the head they were read at.
     dags: Mutex<HashMap<String, (DagHead, Arc<DagRecord>)>>,
 }
@@ -75,8 +70,6 @@ impl App {
             templates: templates::Templates::new()?,
             throttle: Mutex::new(cambium_auth::LoginThrottle::default()),
             predictors: predict::Predictors::default(),
-            dummy_hash: cambium_auth::hash_password(&cambium_auth::new_secret())
-                .map_err(|e| e.to_string())?,
             dags: Mutex::new(HashMap::new()),
         }))
     }
