@@ -217,6 +217,25 @@ fn main() {
             t.elapsed(),
         ));
         eprintln!("{} task instances", tis.len());
+        let t = Instant::now();
+        let summaries = parts.task_summaries_of_runs(&pks).await.expect("summaries");
+        parts_table.push((
+            "store: task_summaries_of_runs (100 runs, 5,000 rows, 9 columns)",
+            t.elapsed(),
+        ));
+        let t = Instant::now();
+        let views = cambium_ui::service::run_views(&parts, &big_runs)
+            .await
+            .expect("views");
+        parts_table.push(("service: run_views (100 runs)", t.elapsed()));
+        let t = Instant::now();
+        let json = serde_json::to_vec(&views).expect("json");
+        parts_table.push(("serde_json: 100 run views", t.elapsed()));
+        eprintln!(
+            "{} summaries, {} KB of JSON",
+            summaries.len(),
+            json.len() / 1024
+        );
         for (name, d) in parts_table {
             eprintln!("{name}: {:.1} ms", d.as_secs_f64() * 1000.0);
         }

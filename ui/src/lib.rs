@@ -10,7 +10,7 @@ pub mod service;
 pub mod web;
 
 use cambium_dag::{DagSpec, ImportError};
-use cambium_store::{RunRecord, TaskInstance};
+use cambium_store::{RunRecord, TaskSummary};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -120,7 +120,7 @@ pub struct RunView {
 }
 
 impl RunView {
-    pub fn new(run: &RunRecord, tis: &[TaskInstance]) -> Self {
+    pub fn new(run: &RunRecord, tis: &[TaskSummary]) -> Self {
         RunView {
             dag_id: run.dag_id.clone(),
             run_id: run.run_id.clone(),

@@ -5,7 +5,7 @@
 use crate::{time, time_in, DagListItem, NextRunView, RunView};
 use cambium_dag::DagSpec;
 use cambium_scheduler::runs::{restriction_of, timetable_of, PlannedRun, RunError};
-use cambium_store::{DagRecord, RunRecord, Store, TaskInstance};
+use cambium_store::{DagRecord, RunRecord, Store, TaskSummary};
 use cambium_timetable::DataInterval;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
@@ -96,8 +96,8 @@ pub async fn run_views(
     runs: &[RunRecord],
 ) -> Result<Vec<RunView>, cambium_store::Error> {
     let pks: Vec<i64> = runs.iter().map(|r| r.id).collect();
-    let mut tis: HashMap<i64, Vec<TaskInstance>> = HashMap::new();
-    for ti in store.task_instances_of_runs(&pks).await? {
+    let mut tis: HashMap<i64, Vec<TaskSummary>> = HashMap::new();
+    for ti in store.task_summaries_of_runs(&pks).await? {
         tis.entry(ti.run_pk).or_default().push(ti);
     }
     Ok(runs
@@ -108,7 +108,12 @@ pub async fn run_views(
 
 /// One run with its task instances.
 pub async fn run_view(store: &Store, run: &RunRecord) -> Result<RunView, cambium_store::Error> {
-    let tis = store.task_instances(run.id).await?;
+    let tis: Vec<TaskSummary> = store
+        .task_instances(run.id)
+        .await?
+        .iter()
+        .map(TaskSummary::from)
+        .collect();
     Ok(RunView::new(run, &tis))
 }
 

@@ -60,7 +60,7 @@ pub(crate) fn opt_i32_col(row: &AnyRow, col: &str) -> Result<Option<i32>> {
     opt_int(row, col)?.map(|v| narrow(v, col)).transpose()
 }
 
-fn to_time(value: i64, col: &str) -> Result<DateTime<Utc>> {
+pub(crate) fn to_time(value: i64, col: &str) -> Result<DateTime<Utc>> {
     DateTime::from_timestamp_micros(value)
         .ok_or_else(|| Error::Corrupt(format!("{col} = {value} is not a time")))
 }

@@ -42,7 +42,7 @@ mod users;
 pub use assets::{AssetEvent, AssetSummary, EventSource};
 pub use error::{Error, Result};
 pub use ml_records::*;
-pub use overview::{DagHead, RunBrief, TaskCell};
+pub use overview::{DagHead, RunBrief, TaskCell, TaskSummary};
 pub use records::*;
 pub use store::{Backend, Store};
 pub use users::{SessionRecord, UserRecord, LAST_USED_GRANULARITY};

@@ -3,7 +3,7 @@
 use crate::fixtures::{new_run, obj, seeds, t};
 use crate::harness::Db;
 use cambium_dag::{RunState, RunType, TaskState};
-use cambium_store::{Batch, RunRecord, Store, TaskInstance, TryRecord};
+use cambium_store::{Batch, RunRecord, Store, TaskInstance, TaskSummary, TryRecord};
 use serde_json::json;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +16,7 @@ contract!(
     clear_tasks_resets_finished_tasks,
     take_over_moves_a_claim,
     racing_cas_has_exactly_one_winner,
+    summaries_match_the_full_rows,
 );
 
 async fn run_with(store: &Store, run_id: &str, tasks: &[&str]) -> (RunRecord, Vec<TaskInstance>) {
@@ -513,4 +514,61 @@ async fn racing_cas_has_exactly_one_winner(db: Db) {
     }
     two.close().await;
     one.close().await;
+}
+
+/// The run lists' nine-column read (folded per run by the database) says what the full rows
+/// say: every field, JSON null output apart from none, declaration order, runs in key order.
+async fn summaries_match_the_full_rows(db: Db) {
+    let store = db.store().await;
+    let (first, tis) = run_with(&store, "r1", &["z_last_declared_first", "b", "a"]).await;
+    let (second, _) = run_with(&store, "r2", &["only"]).await;
+    let (empty_run, _) = run_with(&store, "r3", &[]).await;
+    let full = TaskInstance {
+        state: TaskState::Failed,
+        try_number: 2,
+        start_at: Some(t(2)),
+        end_at: Some(t(3)),
+        duration_ms: Some(1_000),
+        output: Some(json!({"rows": 12, "path": "s3://b/k", "q": "it's \"quoted\"", "l": [1.5]})),
+        metrics: obj(json!({"accuracy": 0.91, "loss": [0.5, 0.25]})),
+        ..tis[0].clone()
+    };
+    let null_output = TaskInstance {
+        state: TaskState::Success,
+        try_number: 1,
+        output: Some(json!(null)),
+        ..tis[1].clone()
+    };
+    store
+        .apply(&Batch {
+            task_instances: vec![
+                (TaskState::None, full.clone()),
+                (TaskState::None, null_output.clone()),
+            ],
+            ..Batch::default()
+        })
+        .await
+        .expect("apply");
+    let pks = [second.id, empty_run.id, first.id, second.id];
+    let expected: Vec<TaskSummary> = store
+        .task_instances_of_runs(&pks)
+        .await
+        .expect("tis")
+        .iter()
+        .map(TaskSummary::from)
+        .collect();
+    let got = store.task_summaries_of_runs(&pks).await.expect("summaries");
+    assert_eq!(got, expected);
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[0].task_id, "z_last_declared_first");
+    assert_eq!(got[0].output, full.output);
+    assert_eq!(got[0].metrics, full.metrics);
+    assert_eq!(got[1].output, Some(json!(null)));
+    assert_eq!(got[2].output, None);
+    assert_eq!(got[3].run_pk, second.id);
+    assert!(store
+        .task_summaries_of_runs(&[])
+        .await
+        .expect("none")
+        .is_empty());
 }
