@@ -197,6 +197,9 @@ fn main() {
         let dags = parts.list_dags().await.expect("dags");
         parts_table.push(("store: list_dags (1,000 specs)", t.elapsed()));
         let t = Instant::now();
+        let _ = parts.dag_heads().await.expect("heads");
+        parts_table.push(("store: dag_heads (1,000 DAGs)", t.elapsed()));
+        let t = Instant::now();
         let _ = parts.latest_scheduled_intervals().await.expect("intervals");
         parts_table.push(("store: latest_scheduled_intervals", t.elapsed()));
         let t = Instant::now();

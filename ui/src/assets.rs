@@ -34,7 +34,10 @@ pub struct AssetView {
 /// Every asset named by an active DAG (outlets, `on_asset` triggers) or having events,
 /// once each, by name. `dags` as from `Store::list_dags`, `summaries` from
 /// `Store::asset_summaries`.
-pub fn asset_views(dags: &[DagRecord], summaries: &[AssetSummary]) -> Vec<AssetView> {
+pub fn asset_views<D: std::borrow::Borrow<DagRecord>>(
+    dags: &[D],
+    summaries: &[AssetSummary],
+) -> Vec<AssetView> {
     #[derive(Default)]
     struct Acc {
         producers: BTreeSet<AssetProducer>,
@@ -43,7 +46,7 @@ pub fn asset_views(dags: &[DagRecord], summaries: &[AssetSummary]) -> Vec<AssetV
         last: Option<chrono::DateTime<chrono::Utc>>,
     }
     let mut by_name: BTreeMap<String, Acc> = BTreeMap::new();
-    for dag in dags.iter().filter(|d| d.active) {
+    for dag in dags.iter().map(|d| d.borrow()).filter(|d| d.active) {
         let spec = &dag.spec;
         for task in &spec.tasks {
             for asset in &task.common.outlets {

@@ -10,6 +10,7 @@ use cambium_timetable::DataInterval;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 /// The last scheduled run's interval, which the next scheduled run follows.
@@ -50,15 +51,16 @@ pub async fn next_run_after(
 }
 
 /// Every DAG given as `dags list` prints it, with one query for all their last intervals.
-pub async fn dag_list(
+pub async fn dag_list<D: Borrow<DagRecord>>(
     store: &Store,
-    dags: &[DagRecord],
+    dags: &[D],
     now: DateTime<Utc>,
 ) -> Result<Vec<DagListItem>, cambium_store::Error> {
     let last = store.latest_scheduled_intervals().await?;
     Ok(dags
         .iter()
         .map(|dag| {
+            let dag: &DagRecord = dag.borrow();
             let interval = last.get(&dag.spec.dag_id).map(|(start, end)| DataInterval {
                 start: *start,
                 end: *end,

@@ -2,13 +2,14 @@
 //! DAGs: the latest scheduled interval of every DAG (for next runs), the last few runs of
 //! every DAG, and counts of runs and task instances by state.
 
-use crate::codec::{int, json, text, time, to_time, Param};
+use crate::codec::{int, text, to_time, Param};
 use crate::error::Result;
 use crate::records::TaskInstance;
 use crate::store::Store;
 use cambium_dag::{RunType, TaskState};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
+use sqlx::any::AnyRow;
 use std::collections::HashMap;
 
 /// A run as the DAG list shows it: a coloured dot.
@@ -30,7 +31,7 @@ pub struct TaskCell {
 }
 
 /// A task instance as a run list shows it (`runs list`, `GET .../runs`): nine columns of
-/// the row, not all twenty-two, which halves the read of 100 runs × 50 tasks.
+/// the row, not all twenty-two.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TaskSummary {
     pub run_pk: i64,
@@ -62,7 +63,7 @@ impl From<&TaskInstance> for TaskSummary {
 
 /// A task instance as the database folds it for [`Store::task_summaries_of_runs`]:
 /// task, state, try, start and end (µs), duration, output (as stored text, so a JSON
-/// `null` output stays apart from none), metrics.
+/// `null` output stays apart from none), metrics (as stored text).
 type SummaryCells = (
     String,
     String,
@@ -71,8 +72,18 @@ type SummaryCells = (
     Option<i64>,
     Option<i64>,
     Option<String>,
-    Option<Map<String, Value>>,
+    String,
 );
+
+/// Rows the database folded into one JSON array of arrays ([`Store::fold`]); none when it
+/// folded no rows (Postgres's `json_agg` of nothing is NULL).
+fn folded<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Vec<T>> {
+    match crate::codec::opt_text(row, col)? {
+        None => Ok(Vec::new()),
+        Some(raw) => serde_json::from_str(&raw)
+            .map_err(|e| crate::Error::Corrupt(format!("{col} is not a folded row list: {e}"))),
+    }
+}
 
 /// What changes when a DAG changes, without its spec.
 #[derive(Debug, Clone, PartialEq)]
@@ -84,21 +95,36 @@ pub struct DagHead {
 }
 
 impl Store {
+    /// An aggregate that folds the selected rows' `columns` into one JSON array of arrays,
+    /// in `order`. Reads of thousands of rows go through sqlx one hand-off between threads
+    /// per row; folded, a read is one row, several times faster (see docs/benchmarks.md).
+    fn fold(&self, columns: &str, order: &str) -> String {
+        match self.backend() {
+            crate::Backend::Postgres => {
+                format!("json_agg(json_build_array({columns}) ORDER BY {order})::text")
+            }
+            crate::Backend::Sqlite => {
+                format!("json_group_array(json_array({columns}) ORDER BY {order})")
+            }
+        }
+    }
+
     /// Every active DAG's head, by DAG id: lets a reader keep decoded specs and re-read
     /// only the DAGs that changed.
     pub async fn dag_heads(&self) -> Result<Vec<DagHead>> {
-        let rows = sqlx::query(
-            "SELECT dag_id, file_hash, paused, updated_at FROM dags WHERE active = 1 ORDER BY dag_id",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
+        let sql = format!(
+            "SELECT {} AS heads FROM dags WHERE active = 1",
+            self.fold("dag_id, file_hash, paused, updated_at", "dag_id")
+        );
+        let row = sqlx::query(&sql).fetch_one(&self.pool).await?;
+        folded::<(String, String, i64, i64)>(&row, "heads")?
+            .into_iter()
+            .map(|(dag_id, file_hash, paused, updated_at)| {
                 Ok(DagHead {
-                    dag_id: text(row, "dag_id")?,
-                    file_hash: text(row, "file_hash")?,
-                    paused: crate::codec::flag(row, "paused")?,
-                    updated_at: time(row, "updated_at")?,
+                    dag_id,
+                    file_hash,
+                    paused: paused != 0,
+                    updated_at: to_time(updated_at, "updated_at")?,
                 })
             })
             .collect()
@@ -125,13 +151,15 @@ impl Store {
     }
 
     /// The grid's cells of these runs: five columns per task instance instead of the whole
-    /// row, which is what keeps a grid of 100 runs × 50 tasks fast.
+    /// row, folded per run by the database, which is what keeps a grid of 100 runs × 50
+    /// tasks fast.
     pub async fn task_cells_of_runs(&self, run_pks: &[i64]) -> Result<Vec<TaskCell>> {
         let mut out = Vec::new();
         for chunk in run_pks.chunks(500) {
             let sql = format!(
-                "SELECT run_pk, task_id, state, try_number, duration_ms FROM task_instances \
-                 WHERE run_pk IN ({})",
+                "SELECT run_pk, {} AS cells FROM task_instances WHERE run_pk IN ({}) \
+                 GROUP BY run_pk",
+                self.fold("task_id, state, try_number, duration_ms", "id"),
                 crate::codec::placeholders(1, chunk.len())
             );
             let params: Vec<Param> = chunk.iter().map(|pk| Param::Int(*pk)).collect();
@@ -139,13 +167,19 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
             for row in &rows {
-                out.push(TaskCell {
-                    run_pk: int(row, "run_pk")?,
-                    task_id: text(row, "task_id")?,
-                    state: text(row, "state")?,
-                    try_number: crate::codec::u32_col(row, "try_number")?,
-                    duration_ms: crate::codec::opt_int(row, "duration_ms")?,
-                });
+                let run_pk = int(row, "run_pk")?;
+                let cells: Vec<(String, String, u32, Option<i64>)> = folded(row, "cells")?;
+                out.extend(
+                    cells
+                        .into_iter()
+                        .map(|(task_id, state, try_number, duration_ms)| TaskCell {
+                            run_pk,
+                            task_id,
+                            state,
+                            try_number,
+                            duration_ms,
+                        }),
+                );
             }
         }
         Ok(out)
@@ -162,27 +196,21 @@ impl Store {
         let mut out = Vec::new();
         for chunk in pks.chunks(500) {
             let list = crate::codec::placeholders(1, chunk.len());
-            let sql = match self.backend() {
-                crate::Backend::Postgres => format!(
-                    "SELECT run_pk, json_agg(json_build_array(task_id, state, try_number, \
-                     start_at, end_at, duration_ms, output, metrics::json) ORDER BY id)::text \
-                     AS tasks FROM task_instances WHERE run_pk IN ({list}) GROUP BY run_pk \
-                     ORDER BY run_pk"
-                ),
-                crate::Backend::Sqlite => format!(
-                    "SELECT run_pk, json_group_array(json_array(task_id, state, try_number, \
-                     start_at, end_at, duration_ms, output, json(metrics)) ORDER BY id) \
-                     AS tasks FROM task_instances WHERE run_pk IN ({list}) GROUP BY run_pk \
-                     ORDER BY run_pk"
-                ),
-            };
+            let sql = format!(
+                "SELECT run_pk, {} AS tasks FROM task_instances WHERE run_pk IN ({list}) \
+                 GROUP BY run_pk ORDER BY run_pk",
+                self.fold(
+                    "task_id, state, try_number, start_at, end_at, duration_ms, output, metrics",
+                    "id"
+                )
+            );
             let params: Vec<Param> = chunk.iter().map(|pk| Param::Int(*pk)).collect();
             let rows = crate::codec::bind_params(sqlx::query(&sql), &params)
                 .fetch_all(&self.pool)
                 .await?;
             for row in &rows {
                 let run_pk = int(row, "run_pk")?;
-                let tasks: Vec<SummaryCells> = json(row, "tasks")?;
+                let tasks: Vec<SummaryCells> = folded(row, "tasks")?;
                 out.reserve(tasks.len());
                 for (task_id, state, try_number, start, end, duration_ms, output, metrics) in tasks
                 {
@@ -202,7 +230,9 @@ impl Store {
                             .map_err(|e| {
                                 crate::Error::Corrupt(format!("output is not valid JSON: {e}"))
                             })?,
-                        metrics: metrics.unwrap_or_default(),
+                        metrics: serde_json::from_str(&metrics).map_err(|e| {
+                            crate::Error::Corrupt(format!("metrics is not valid JSON: {e}"))
+                        })?,
                     });
                 }
             }
@@ -214,83 +244,81 @@ impl Store {
     pub async fn latest_scheduled_intervals(
         &self,
     ) -> Result<HashMap<String, (DateTime<Utc>, DateTime<Utc>)>> {
-        let sql = "SELECT r.dag_id, r.data_interval_start, r.data_interval_end \
-             FROM dag_runs r JOIN (SELECT dag_id, MAX(logical_date) AS latest FROM dag_runs \
-             WHERE run_type = $1 GROUP BY dag_id) m \
-             ON r.dag_id = m.dag_id AND r.logical_date = m.latest WHERE r.run_type = $2";
-        let rows = crate::codec::bind_params(
-            sqlx::query(sql),
+        let sql = format!(
+            "SELECT {} AS latest FROM dag_runs r JOIN (SELECT dag_id, MAX(logical_date) AS \
+             logical_date FROM dag_runs WHERE run_type = $1 GROUP BY dag_id) m \
+             ON r.dag_id = m.dag_id AND r.logical_date = m.logical_date WHERE r.run_type = $2",
+            self.fold(
+                "r.dag_id, r.data_interval_start, r.data_interval_end",
+                "r.dag_id"
+            )
+        );
+        let row = crate::codec::bind_params(
+            sqlx::query(&sql),
             &[
                 Param::Text(RunType::Scheduled.as_str().into()),
                 Param::Text(RunType::Scheduled.as_str().into()),
             ],
         )
-        .fetch_all(&self.pool)
+        .fetch_one(&self.pool)
         .await?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for row in &rows {
-            out.insert(
-                text(row, "dag_id")?,
-                (
-                    time(row, "data_interval_start")?,
-                    time(row, "data_interval_end")?,
-                ),
-            );
-        }
-        Ok(out)
+        folded::<(String, i64, i64)>(&row, "latest")?
+            .into_iter()
+            .map(|(dag_id, start, end)| {
+                Ok((
+                    dag_id,
+                    (
+                        to_time(start, "data_interval_start")?,
+                        to_time(end, "data_interval_end")?,
+                    ),
+                ))
+            })
+            .collect()
     }
 
-    /// The last `per_dag` runs of every active DAG, newest first, by DAG id. One query: per
-    /// DAG an index walk of (dag_id, logical_date), `per_dag` rows deep, folded into one
-    /// text column (unit and record separators between fields and runs).
+    /// The last `per_dag` runs of every active DAG, newest first, by DAG id. One query and
+    /// one row: per DAG an index walk of (dag_id, logical_date), `per_dag` rows deep, the
+    /// whole folded into JSON (see [`Store::fold`]).
     pub async fn recent_runs_by_dag(&self, per_dag: i64) -> Result<HashMap<String, Vec<RunBrief>>> {
+        // The inner fold must reach the outer one as JSON, not as text: SQLite needs
+        // `json(...)` around a subquery's result, Postgres keeps the type.
         let sql = match self.backend() {
             crate::Backend::Postgres => {
-                "SELECT d.dag_id, (SELECT string_agg(x, chr(30)) FROM (SELECT r.state || chr(31) \
-                 || r.run_id || chr(31) || r.logical_date::text AS x FROM dag_runs r \
-                 WHERE r.dag_id = d.dag_id ORDER BY r.logical_date DESC LIMIT $1) s) AS recent \
+                "SELECT json_agg(json_build_array(d.dag_id, (SELECT json_agg(json_build_array(\
+                 s.state, s.run_id, s.logical_date) ORDER BY s.logical_date DESC) FROM (SELECT \
+                 r.state, r.run_id, r.logical_date FROM dag_runs r WHERE r.dag_id = d.dag_id \
+                 ORDER BY r.logical_date DESC LIMIT $1) s)))::text AS recent \
                  FROM dags d WHERE d.active = 1"
             }
-            _ => {
-                "SELECT d.dag_id, (SELECT group_concat(x, char(30)) FROM (SELECT r.state || char(31) \
-                 || r.run_id || char(31) || r.logical_date AS x FROM dag_runs r \
-                 WHERE r.dag_id = d.dag_id ORDER BY r.logical_date DESC LIMIT $1)) AS recent \
-                 FROM dags d WHERE d.active = 1"
+            crate::Backend::Sqlite => {
+                "SELECT json_group_array(json_array(d.dag_id, json((SELECT json_group_array(\
+                 json_array(s.state, s.run_id, s.logical_date) ORDER BY s.logical_date DESC) \
+                 FROM (SELECT r.state, r.run_id, r.logical_date FROM dag_runs r \
+                 WHERE r.dag_id = d.dag_id ORDER BY r.logical_date DESC LIMIT $1) s)))) \
+                 AS recent FROM dags d WHERE d.active = 1"
             }
         };
-        let rows = crate::codec::bind_params(sqlx::query(sql), &[Param::Int(per_dag.max(0))])
-            .fetch_all(&self.pool)
+        let row = crate::codec::bind_params(sqlx::query(sql), &[Param::Int(per_dag.max(0))])
+            .fetch_one(&self.pool)
             .await?;
-        let mut out: HashMap<String, Vec<RunBrief>> = HashMap::new();
-        for row in &rows {
-            let dag_id = text(row, "dag_id")?;
-            let Some(folded) = crate::codec::opt_text(row, "recent")? else {
-                continue;
-            };
-            let mut runs = Vec::new();
-            for run in folded.split('\u{1e}') {
-                let mut fields = run.split('\u{1f}');
-                let (Some(state), Some(run_id), Some(micros)) =
-                    (fields.next(), fields.next(), fields.next())
-                else {
-                    continue;
-                };
-                let Some(logical_date) = micros
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(DateTime::<Utc>::from_timestamp_micros)
-                else {
-                    continue;
-                };
-                runs.push(RunBrief {
-                    run_id: run_id.to_string(),
-                    state: state.to_string(),
-                    logical_date,
-                });
+        let mut out = HashMap::new();
+        for (dag_id, runs) in
+            folded::<(String, Option<Vec<(String, String, i64)>>)>(&row, "recent")?
+        {
+            let runs = runs
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(state, run_id, logical)| {
+                    Ok(RunBrief {
+                        run_id,
+                        state,
+                        logical_date: to_time(logical, "logical_date")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if !runs.is_empty() {
+                out.insert(dag_id, runs);
             }
-            runs.sort_by_key(|b| std::cmp::Reverse(b.logical_date));
-            out.insert(dag_id, runs);
         }
         Ok(out)
     }

@@ -76,7 +76,7 @@ impl App {
 
     /// Every active DAG, by id. Specs are decoded once and kept until their DAG changes:
     /// one light query per call, plus a read of the DAGs that changed since the last.
-    pub async fn active_dags(&self) -> Result<Vec<DagRecord>, cambium_store::Error> {
+    pub async fn active_dags(&self) -> Result<Vec<Arc<DagRecord>>, cambium_store::Error> {
         let heads = self.store.dag_heads().await?;
         let stale: Vec<String> = {
             let cache = self.dags.lock().unwrap_or_else(|e| e.into_inner());
@@ -107,11 +107,15 @@ impl App {
         Ok(heads
             .iter()
             .filter_map(|h| {
-                cache.get(&h.dag_id).map(|(_, record)| {
-                    let mut record = DagRecord::clone(record);
-                    record.paused = h.paused;
-                    record
-                })
+                let (seen, record) = cache.get_mut(&h.dag_id)?;
+                // Pausing changes no spec: the cached record takes the new flag.
+                if record.paused != h.paused {
+                    let mut updated = DagRecord::clone(record);
+                    updated.paused = h.paused;
+                    *record = Arc::new(updated);
+                    *seen = h.clone();
+                }
+                Some(Arc::clone(record))
             })
             .collect())
     }

@@ -1,13 +1,15 @@
 //! DAG records, file hashes and import errors.
 
-use crate::fixtures::{dag, import_error, t};
+use crate::fixtures::{dag, import_error, new_run, seeds, t};
 use crate::harness::Db;
+use cambium_dag::RunType;
 
 contract!(
     sync_upserts_keeps_pause_and_deactivates_dropped_dags,
     sync_replaces_import_errors,
     remove_dag_file_forgets_the_file,
     sync_many_files_at_once,
+    overview_reads_agree_with_full_reads,
 );
 
 async fn sync_upserts_keeps_pause_and_deactivates_dropped_dags(db: Db) {
@@ -232,4 +234,96 @@ async fn sync_many_files_at_once(db: Db) {
         store.list_import_errors().await.expect("errors"),
         files[1].3
     );
+}
+
+/// The web UI's folded reads (one row for all DAGs) say what the full reads say: heads of
+/// active DAGs only, in id order, with pause flags and times; each DAG's latest scheduled
+/// interval, ignoring other run types and DAGs without scheduled runs.
+async fn overview_reads_agree_with_full_reads(db: Db) {
+    let store = db.store().await;
+    assert!(store.dag_heads().await.expect("heads").is_empty());
+    assert!(store
+        .latest_scheduled_intervals()
+        .await
+        .expect("intervals")
+        .is_empty());
+
+    let (b, a, c) = (
+        dag("b_dag", "one.rhai", &["t"]),
+        dag("a_dag", "one.rhai", &["t"]),
+        dag("c_dag", "two.rhai", &["t"]),
+    );
+    store
+        .sync_dag_file("one.rhai", "h1", &[b, a], &[], false, t(1))
+        .await
+        .expect("sync");
+    store
+        .sync_dag_file("two.rhai", "h\"2\u{1f}", &[c], &[], false, t(5))
+        .await
+        .expect("sync");
+    store
+        .sync_dag_file("two.rhai", "h3", &[], &[], false, t(7))
+        .await
+        .expect("drop c");
+    assert!(store.set_paused("b_dag", true).await.expect("pause"));
+
+    let heads = store.dag_heads().await.expect("heads");
+    let full = store.list_dags().await.expect("list");
+    assert_eq!(
+        heads
+            .iter()
+            .map(|h| (
+                h.dag_id.as_str(),
+                h.file_hash.as_str(),
+                h.paused,
+                h.updated_at
+            ))
+            .collect::<Vec<_>>(),
+        full.iter()
+            .map(|d| (
+                d.spec.dag_id.as_str(),
+                d.file_hash.as_str(),
+                d.paused,
+                d.updated_at
+            ))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(heads.len(), 2);
+    assert_eq!(heads[0].dag_id, "a_dag");
+    assert!(heads[1].paused);
+
+    for (dag_id, run_id, run_type, secs) in [
+        ("a_dag", "s1", RunType::Scheduled, 0),
+        ("a_dag", "s3", RunType::Scheduled, 7_200),
+        ("a_dag", "s2", RunType::Scheduled, 3_600),
+        ("a_dag", "m", RunType::Manual, 90_000),
+        ("b_dag", "m \"quoted\" \u{1e}\u{1f} ü", RunType::Manual, 0),
+    ] {
+        store
+            .create_run(&new_run(dag_id, run_id, run_type, secs), &seeds(&["t"]))
+            .await
+            .expect("run")
+            .expect("new");
+    }
+    let latest = store.latest_scheduled_intervals().await.expect("intervals");
+    assert_eq!(latest.len(), 1, "{latest:?}");
+    assert_eq!(latest.get("a_dag"), Some(&(t(7_200), t(7_800))));
+
+    let recent = store.recent_runs_by_dag(2).await.expect("recent");
+    let brief = |dag_id: &str| {
+        recent[dag_id]
+            .iter()
+            .map(|r| (r.run_id.as_str(), r.state.as_str(), r.logical_date))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(recent.len(), 2, "DAGs without runs are left out");
+    assert_eq!(
+        brief("a_dag"),
+        [("m", "queued", t(90_000)), ("s3", "queued", t(7_200))]
+    );
+    assert_eq!(
+        brief("b_dag"),
+        [("m \"quoted\" \u{1e}\u{1f} ü", "queued", t(0))]
+    );
+    assert!(store.recent_runs_by_dag(0).await.expect("none").is_empty());
 }

@@ -566,6 +566,31 @@ async fn summaries_match_the_full_rows(db: Db) {
     assert_eq!(got[1].output, Some(json!(null)));
     assert_eq!(got[2].output, None);
     assert_eq!(got[3].run_pk, second.id);
+    // The grid's cells are the same tasks, five columns.
+    let mut cells = store.task_cells_of_runs(&pks[..3]).await.expect("cells");
+    cells.sort_by_key(|c| c.run_pk);
+    assert_eq!(
+        cells
+            .iter()
+            .map(|c| (
+                c.run_pk,
+                c.task_id.clone(),
+                c.state.clone(),
+                c.try_number,
+                c.duration_ms
+            ))
+            .collect::<Vec<_>>(),
+        expected
+            .iter()
+            .map(|s| (
+                s.run_pk,
+                s.task_id.clone(),
+                s.state.to_string(),
+                s.try_number,
+                s.duration_ms
+            ))
+            .collect::<Vec<_>>()
+    );
     assert!(store
         .task_summaries_of_runs(&[])
         .await
