@@ -523,9 +523,9 @@ async fn duration_chart(
 ) -> Result<String, PageError> {
     let pks: Vec<i64> = runs.iter().map(|r| r.id).collect();
     let mut by_key: HashMap<(i64, String), i64> = HashMap::new();
-    for ti in app.store.task_instances_of_runs(&pks).await? {
-        if let Some(ms) = ti.duration_ms {
-            by_key.insert((ti.run_pk, ti.task_id.clone()), ms);
+    for cell in app.store.task_cells_of_runs(&pks).await? {
+        if let Some(ms) = cell.duration_ms {
+            by_key.insert((cell.run_pk, cell.task_id), ms);
         }
     }
     let chart = cambium_svg::DurationChart {
