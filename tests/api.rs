@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{wait_for, Env, Standalone};
+use common::{sorted_keys, wait_for, Env, Standalone};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -593,4 +593,138 @@ fn wrong_passwords_are_slowed_and_never_say_which_part() {
     .expect("signing in with the right password");
     assert!(ok.contains("HttpOnly"), "{ok}");
     assert!(ok.contains("SameSite=Strict"), "{ok}");
+}
+
+#[test]
+fn admins_manage_users() {
+    let env = hello_env();
+    let s = env.standalone();
+    let admin = Api::new(&s, Some(token_for(&env, "ada", "admin")));
+    let op = Api::new(&s, Some(token_for(&env, "otto", "op")));
+    let viewer = Api::new(&s, Some(token_for(&env, "vera", "viewer")));
+    for (api, method, path, body) in [
+        (&op, "GET", "/api/v1/users", None),
+        (
+            &op,
+            "POST",
+            "/api/v1/users",
+            Some(r#"{"name":"x","role":"admin","password":"p"}"#),
+        ),
+        (
+            &viewer,
+            "PATCH",
+            "/api/v1/users/otto",
+            Some(r#"{"role":"admin"}"#),
+        ),
+    ] {
+        let r = api.send(method, path, body);
+        assert_eq!(r.status, 403, "{method} {path}: {}", r.text);
+        assert!(
+            r.json()["error"].as_str().unwrap().contains("admin role"),
+            "{}",
+            r.text
+        );
+    }
+
+    // The list has the CLI's shape and never a password hash.
+    let list = admin.get("/api/v1/users");
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert!(!list.text.contains("argon2"), "{}", list.text);
+    assert_eq!(
+        list.json(),
+        env.json(&["users", "list", "--output", "json"], 0)
+    );
+    let names: Vec<String> = list
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["ada", "admin", "otto", "vera"]);
+
+    let created = admin.post(
+        "/api/v1/users",
+        r#"{"name":"nina","role":"viewer","password":"first-password"}"#,
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(sorted_keys(&created.json()), ["created", "name", "role"]);
+    assert_eq!(created.json()["role"], "viewer");
+    let again = admin.post(
+        "/api/v1/users",
+        r#"{"name":"nina","role":"op","password":"x"}"#,
+    );
+    assert_eq!(again.status, 409, "{}", again.text);
+
+    // Bad input names the field.
+    for (body, field) in [
+        (r#"{"name":"n2","role":"boss","password":"p"}"#, "role"),
+        (r#"{"name":"n2","role":"op","password":""}"#, "password"),
+        (r#"{"name":"a/b","role":"op","password":"p"}"#, "name"),
+        (r#"{"name":" pad","role":"op","password":"p"}"#, "name"),
+    ] {
+        let r = admin.post("/api/v1/users", body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        assert_eq!(r.json()["detail"]["field"], field, "{body}: {}", r.text);
+    }
+    for body in [
+        r#"{"name":"n3","role":"op"}"#,
+        r#"{"name":"n3","role":"op","password":"p","admin":true}"#,
+    ] {
+        let r = admin.post("/api/v1/users", body);
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+    }
+    assert_eq!(
+        admin
+            .patch("/api/v1/users/nobody", r#"{"role":"op"}"#)
+            .status,
+        404
+    );
+    assert_eq!(admin.patch("/api/v1/users/nina", "{}").status, 400);
+    assert_eq!(
+        admin
+            .patch("/api/v1/users/..%2Fadmin", r#"{"role":"op"}"#)
+            .status,
+        400
+    );
+
+    // The new user signs in; a new password replaces the old one.
+    let a = agent();
+    let login = |user: &str, password: &str| {
+        let req = ureq::http::Request::builder()
+            .method("POST")
+            .uri(format!("{}/login", s.url))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(format!("username={user}&password={password}&next=%2F"))
+            .expect("request");
+        a.run(req).expect("login").status().as_u16()
+    };
+    assert_eq!(login("nina", "first-password"), 303);
+    let patched = admin.patch(
+        "/api/v1/users/nina",
+        r#"{"role":"op","password":"second-password"}"#,
+    );
+    assert_eq!(patched.status, 200, "{}", patched.text);
+    assert_eq!(patched.json()["role"], "op");
+    assert_eq!(login("nina", "first-password"), 401);
+    assert_eq!(login("nina", "second-password"), 303);
+
+    // Someone always stays admin.
+    assert_eq!(
+        admin
+            .patch("/api/v1/users/admin", r#"{"role":"viewer"}"#)
+            .status,
+        200
+    );
+    let last = admin.patch("/api/v1/users/ada", r#"{"role":"op"}"#);
+    assert_eq!(last.status, 409, "{}", last.text);
+    assert!(
+        last.json()["error"]
+            .as_str()
+            .unwrap()
+            .contains("only admin"),
+        "{}",
+        last.text
+    );
+    assert_eq!(admin.get("/api/v1/users").status, 200);
 }

@@ -897,3 +897,49 @@ async fn user_data_is_shown_as_text() {
     })
     .await;
 }
+
+/// An admin adds a user on the users page; the new viewer signs in, sees no users link and
+/// is refused the page.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_admin_adds_a_user_who_then_signs_in() {
+    let Some(tools) = Tools::find() else { return };
+    with_browser(tools, Env::new(), |case| async move {
+        let ui = &case.ui;
+        ui.sign_in("admin", &case.server.admin_password).await;
+        assert_eq!(
+            ui.count("nav a[href=\"/users\"]").await,
+            1,
+            "admins see Users"
+        );
+        ui.click("nav a[href=\"/users\"]").await;
+        ui.wait("table#users").await;
+        assert!(ui.text("table#users").await.contains("admin"));
+
+        let name = "nina <i>x";
+        ui.fill("#new-user input[name=name]", name).await;
+        ui.fill("#new-user input[name=password]", "nina-password-1")
+            .await;
+        ui.click("#new-user button").await;
+        let saved = ui.text("#saved").await;
+        assert!(saved.contains(name), "saved as text: {saved}");
+        assert!(ui.text("table#users").await.contains(name));
+        assert_eq!(ui.count("table#users i").await, 0, "the name is escaped");
+        ui.assert_not_pwned().await;
+
+        // The same name again is refused on the form, nothing else changes.
+        ui.fill("#new-user input[name=name]", name).await;
+        ui.fill("#new-user input[name=password]", "other").await;
+        ui.click("#new-user button").await;
+        let error = ui.text("#form-error").await;
+        assert!(error.contains("already a user"), "{error}");
+
+        ui.click("form.who button").await;
+        ui.wait("form#login").await;
+        ui.sign_in(name, "nina-password-1").await;
+        assert_eq!(ui.count("nav a[href=\"/users\"]").await, 0);
+        ui.goto("/users").await;
+        let refused = ui.text("#error-message").await;
+        assert!(refused.contains("admin role"), "{refused}");
+    })
+    .await;
+}

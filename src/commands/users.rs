@@ -8,7 +8,7 @@ use crate::context::Ctx;
 use crate::error::{CliError, CmdResult};
 use crate::table;
 use cambium_auth::{hash_password, new_secret, secret_hash, Role};
-use cambium_store::UserRecord;
+use cambium_ui::UserView;
 use chrono::Utc;
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Subcommand;
@@ -52,24 +52,6 @@ pub enum UsersCommand {
 /// `--role`: one of the three names (listed in help and completions).
 fn role_parser() -> impl TypedValueParser<Value = Role> {
     PossibleValuesParser::new(Role::ALL.map(Role::as_str)).try_map(|s| s.parse::<Role>())
-}
-
-/// A user as `users list` and `users create` show it: never the password hash.
-#[derive(Debug, Serialize)]
-struct UserView {
-    name: String,
-    role: String,
-    created: String,
-}
-
-impl From<&UserRecord> for UserView {
-    fn from(u: &UserRecord) -> Self {
-        UserView {
-            name: u.name.clone(),
-            role: u.role.clone(),
-            created: cambium_ui::time(u.created_at),
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]
@@ -161,13 +143,7 @@ async fn create(
     password_stdin: bool,
     update: bool,
 ) -> CmdResult<i32> {
-    if name.is_empty() || name.trim() != name || name.chars().any(char::is_control) {
-        return Err(CliError::usage(format!(
-            "'{}' is not a usable user name; pass a non-empty name without control characters \
-             or leading and trailing spaces",
-            name.escape_debug()
-        )));
-    }
+    cambium_auth::check_user_name(name).map_err(CliError::usage)?;
     // Looked up first, so a taken name is refused before the password is read.
     let user = match ctx.store.user_by_name(name).await? {
         Some(_) if !update => return Err(user_exists(name)),

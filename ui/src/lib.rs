@@ -10,7 +10,7 @@ pub mod service;
 pub mod web;
 
 use cambium_dag::{DagSpec, ImportError};
-use cambium_store::{RunRecord, TaskSummary};
+use cambium_store::{RunRecord, TaskSummary, UserRecord};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -145,6 +145,25 @@ impl RunView {
                     metrics: ti.metrics.clone(),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// A user as `users list` and `users create` show it and `GET /api/v1/users` lists it:
+/// never the password hash.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct UserView {
+    pub name: String,
+    pub role: String,
+    pub created: String,
+}
+
+impl From<&UserRecord> for UserView {
+    fn from(u: &UserRecord) -> Self {
+        UserView {
+            name: u.name.clone(),
+            role: u.role.clone(),
+            created: time(u.created_at),
         }
     }
 }

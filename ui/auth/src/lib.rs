@@ -8,18 +8,21 @@
 //! - Secrets: [`new_secret`] for API tokens, session ids, CSRF tokens and generated
 //!   passwords; [`secret_hash`] is what the store keeps of a token or session id, so a copy
 //!   of the database lets no one sign in; [`constant_time_eq`] compares CSRF tokens.
+//! - [`check_user_name`]: what a user name may be.
 //! - [`LoginThrottle`]: slows down guessing passwords, per user name and per client address.
 //!
 //! The store (`cambium-store`) keeps users, token hashes and sessions; the web server
 //! (`cambium-ui`) and the `cambium users` command put the two together.
 
 mod error;
+mod name;
 mod password;
 mod role;
 mod secret;
 mod throttle;
 
 pub use error::AuthError;
+pub use name::check_user_name;
 pub use password::{hash_password, verify_password, verify_unknown_user};
 pub use role::Role;
 pub use secret::{constant_time_eq, new_secret, secret_hash, SECRET_BYTES};

@@ -791,3 +791,144 @@ pub async fn get_lineage(
     }
     Ok(Json(lineage(&app.store, &artifact_id).await?))
 }
+
+// ---------------------------------------------------------------------------------------
+// Users (admin only)
+
+/// `POST /api/v1/users`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserRequest {
+    pub name: String,
+    /// `viewer`, `op` or `admin`.
+    pub role: String,
+    pub password: String,
+}
+
+/// `PATCH /api/v1/users/{name}`: what to change.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchUserRequest {
+    /// `viewer`, `op` or `admin`.
+    pub role: Option<String>,
+    pub password: Option<String>,
+}
+
+fn parse_role(text: &str) -> ApiResult<Role> {
+    text.parse::<Role>()
+        .map_err(|_| ApiError::field("role", format!("role '{text}' is not viewer, op or admin")))
+}
+
+/// An argon2 hash of a new password, off the async runtime (it costs tens of ms on purpose).
+async fn new_password_hash(password: String) -> ApiResult<String> {
+    if password.is_empty() {
+        return Err(ApiError::field("password", "password must not be empty"));
+    }
+    tokio::task::spawn_blocking(move || cambium_auth::hash_password(&password))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)
+}
+
+/// Creates a user; shared with the users page.
+pub async fn create_user(app: &App, request: NewUserRequest) -> ApiResult<crate::UserView> {
+    cambium_auth::check_user_name(&request.name).map_err(|m| ApiError::field("name", m))?;
+    let role = parse_role(&request.role)?;
+    if app.store.user_by_name(&request.name).await?.is_some() {
+        return Err(cambium_store::Error::UserExists(request.name).into());
+    }
+    let hash = new_password_hash(request.password).await?;
+    let user = app
+        .store
+        .create_user(&request.name, role.as_str(), &hash, Utc::now())
+        .await?;
+    Ok(crate::UserView::from(&user))
+}
+
+/// Changes a user's role and/or password; shared with the users page. An admin cannot take
+/// the admin role from the last admin, so someone can always manage users.
+pub async fn update_user(
+    app: &App,
+    name: &str,
+    request: PatchUserRequest,
+) -> ApiResult<crate::UserView> {
+    check("name", name)?;
+    let Some(existing) = app.store.user_by_name(name).await? else {
+        return Err(cambium_store::Error::UnknownUser(name.to_string()).into());
+    };
+    if request.role.is_none() && request.password.is_none() {
+        return Err(ApiError::bad_request(
+            "nothing to change: send \"role\" and/or \"password\"",
+        ));
+    }
+    let role = request.role.as_deref().map(parse_role).transpose()?;
+    if let Some(role) = role {
+        if existing.role == Role::Admin.as_str() && role != Role::Admin {
+            let admins = app
+                .store
+                .users()
+                .await?
+                .iter()
+                .filter(|u| u.role == Role::Admin.as_str())
+                .count();
+            if admins <= 1 {
+                return Err(ApiError::conflict(format!(
+                    "'{name}' is the only admin; make another user admin first"
+                )));
+            }
+        }
+    }
+    if let Some(password) = request.password {
+        let hash = new_password_hash(password).await?;
+        app.store.set_user_password(name, &hash).await?;
+    }
+    if let Some(role) = role {
+        app.store.set_user_role(name, role.as_str()).await?;
+    }
+    let user = app
+        .store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(|| cambium_store::Error::UnknownUser(name.to_string()))?;
+    Ok(crate::UserView::from(&user))
+}
+
+#[utoipa::path(get, path = "/api/v1/users", tag = "users",
+    responses((status = 200, body = Vec<crate::UserView>), (status = 403, body = crate::web::openapi::ErrorBody)))]
+pub async fn list_users(
+    State(app): State<Arc<App>>,
+    user: User,
+) -> ApiResult<Json<Vec<crate::UserView>>> {
+    user.require(Role::Admin)?;
+    let users = app.store.users().await?;
+    Ok(Json(users.iter().map(crate::UserView::from).collect()))
+}
+
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserRequest,
+    responses((status = 201, body = crate::UserView), (status = 400, body = crate::web::openapi::ErrorBody),
+              (status = 403, body = crate::web::openapi::ErrorBody), (status = 409, body = crate::web::openapi::ErrorBody)))]
+pub async fn post_user(
+    State(app): State<Arc<App>>,
+    user: User,
+    request: Result<Json<NewUserRequest>, JsonRejection>,
+) -> ApiResult<(StatusCode, Json<crate::UserView>)> {
+    user.require(Role::Admin)?;
+    let request = body(request)?;
+    Ok((StatusCode::CREATED, Json(create_user(&app, request).await?)))
+}
+
+#[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users",
+    params(("name" = String, Path)), request_body = PatchUserRequest,
+    responses((status = 200, body = crate::UserView), (status = 400, body = crate::web::openapi::ErrorBody),
+              (status = 403, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody),
+              (status = 409, body = crate::web::openapi::ErrorBody)))]
+pub async fn patch_user(
+    State(app): State<Arc<App>>,
+    user: User,
+    Path(name): Path<String>,
+    request: Result<Json<PatchUserRequest>, JsonRejection>,
+) -> ApiResult<Json<crate::UserView>> {
+    user.require(Role::Admin)?;
+    let request = body(request)?;
+    Ok(Json(update_user(&app, &name, request).await?))
+}

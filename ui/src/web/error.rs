@@ -97,6 +97,12 @@ impl From<cambium_store::Error> for ApiError {
             Error::NoRollback { name, alias } => ApiError::conflict(format!(
                 "cannot roll back '{alias}' of model '{name}': there is no earlier version"
             )),
+            Error::UserExists(name) => ApiError::conflict(format!(
+                "there is already a user named '{name}'; PATCH /api/v1/users/{name} changes it"
+            )),
+            Error::UnknownUser(name) => ApiError::not_found(format!(
+                "there is no user named '{name}'; GET /api/v1/users lists them"
+            )),
             other => ApiError::internal(other),
         }
     }

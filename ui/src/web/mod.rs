@@ -148,6 +148,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/models/{name}/rollback", post(api::rollback_model))
         .route("/models/{name}/predict", post(predict::predict))
         .route("/lineage/{artifact_id}", get(api::get_lineage))
+        .route("/users", get(api::list_users).post(api::post_user))
+        .route("/users/{name}", axum::routing::patch(api::patch_user))
         .fallback(api::not_found);
     Router::new()
         .route("/health", get(api::health))
@@ -189,6 +191,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/assets", get(pages::assets))
         .route("/assets/{name}/emit", post(pages::emit_asset))
         .route("/import-errors", get(pages::import_errors))
+        .route("/users", get(pages::users).post(pages::create_user))
+        .route("/users/{name}", post(pages::update_user))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(error::security_headers))

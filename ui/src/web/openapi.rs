@@ -32,7 +32,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "Cambium API",
-        description = "Runs, DAGs, backfills, logs, assets, models and lineage. Every route but /health needs `Authorization: Bearer <token>` (`cambium users token NAME`) or a session cookie; roles viewer (read), op (also trigger, backfill, clear, pause, promote), admin."
+        description = "Runs, DAGs, backfills, logs, assets, models and lineage. Every route but /health needs `Authorization: Bearer <token>` (`cambium users token NAME`) or a session cookie; roles viewer (read), op (also trigger, backfill, clear, pause, promote), admin (also /api/v1/users)."
     ),
     paths(
         super::api::health,
@@ -58,6 +58,9 @@ impl Modify for Security {
         super::api::rollback_model,
         super::predict::predict,
         super::api::get_lineage,
+        super::api::list_users,
+        super::api::post_user,
+        super::api::patch_user,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security),

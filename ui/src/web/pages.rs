@@ -1237,3 +1237,101 @@ pub async fn emit_asset(
     api::emit_asset(&app, &name, extra).await?;
     Ok(Redirect::to("/assets").into_response())
 }
+
+// ---------------------------------------------------------------------------------------
+// Users (admin only)
+
+#[derive(Debug, Default, Deserialize)]
+pub struct UserForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    role: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn users_page(
+    app: &App,
+    user: &User,
+    error: Option<String>,
+    saved: Option<String>,
+    name: &str,
+) -> PageResult {
+    let users: Vec<minijinja::Value> = app
+        .store
+        .users()
+        .await?
+        .iter()
+        .map(|u| {
+            let view = crate::UserView::from(u);
+            context! { path => segment(&view.name), name => view.name, role => view.role,
+            created => view.created }
+        })
+        .collect();
+    let mut response = render(
+        app,
+        "users.html",
+        context! {
+            me => me(user), users => users, error => error, saved => saved, name => name,
+            roles => Role::ALL.map(Role::as_str),
+        },
+    )?;
+    if error.is_some() {
+        *response.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+    }
+    Ok(response)
+}
+
+pub async fn users(State(app): State<Arc<App>>, user: User) -> PageResult {
+    user.require(Role::Admin)?;
+    users_page(&app, &user, None, None, "").await
+}
+
+/// The error's message, for showing on the form again (our own failures stay errors).
+fn form_error(e: ApiError) -> Result<String, PageError> {
+    if e.status.is_client_error() {
+        Ok(e.error)
+    } else {
+        Err(PageError(e))
+    }
+}
+
+pub async fn create_user(
+    State(app): State<Arc<App>>,
+    user: User,
+    Form(form): Form<UserForm>,
+) -> PageResult {
+    user.require(Role::Admin)?;
+    user.check_csrf(&form.csrf)?;
+    let name = form.name.clone();
+    let request = api::NewUserRequest {
+        name: form.name,
+        role: form.role,
+        password: form.password,
+    };
+    match api::create_user(&app, request).await {
+        Ok(created) => users_page(&app, &user, None, Some(created.name), "").await,
+        Err(e) => users_page(&app, &user, Some(form_error(e)?), None, &name).await,
+    }
+}
+
+pub async fn update_user(
+    State(app): State<Arc<App>>,
+    user: User,
+    Path(name): Path<String>,
+    Form(form): Form<UserForm>,
+) -> PageResult {
+    user.require(Role::Admin)?;
+    user.check_csrf(&form.csrf)?;
+    let request = api::PatchUserRequest {
+        role: Some(form.role).filter(|r| !r.is_empty()),
+        password: Some(form.password).filter(|p| !p.is_empty()),
+    };
+    match api::update_user(&app, &name, request).await {
+        Ok(updated) => users_page(&app, &user, None, Some(updated.name), "").await,
+        Err(e) => users_page(&app, &user, Some(form_error(e)?), None, "").await,
+    }
+}

@@ -41,6 +41,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("models.html", include_str!("../../templates/models.html")),
     ("model.html", include_str!("../../templates/model.html")),
     ("assets.html", include_str!("../../templates/assets.html")),
+    ("users.html", include_str!("../../templates/users.html")),
     (
         "import_errors.html",
         include_str!("../../templates/import_errors.html"),
