@@ -155,11 +155,44 @@ impl Store {
     /// tasks fast.
     pub async fn task_cells_of_runs(&self, run_pks: &[i64]) -> Result<Vec<TaskCell>> {
         let mut out = Vec::new();
-        for chunk in run_pks.chunks(500) {
+        let per_run = self
+            .fold_tasks_of_runs::<(String, String, u32, Option<i64>)>(
+                run_pks,
+                "task_id, state, try_number, duration_ms",
+            )
+            .await?;
+        for (run_pk, cells) in per_run {
+            out.extend(
+                cells
+                    .into_iter()
+                    .map(|(task_id, state, try_number, duration_ms)| TaskCell {
+                        run_pk,
+                        task_id,
+                        state,
+                        try_number,
+                        duration_ms,
+                    }),
+            );
+        }
+        Ok(out)
+    }
+
+    /// `columns` of the task instances of these runs, folded per run in declaration order;
+    /// runs in key order, each once, those without task instances left out.
+    async fn fold_tasks_of_runs<T: serde::de::DeserializeOwned>(
+        &self,
+        run_pks: &[i64],
+        columns: &str,
+    ) -> Result<Vec<(i64, Vec<T>)>> {
+        let mut pks = run_pks.to_vec();
+        pks.sort_unstable();
+        pks.dedup();
+        let mut out = Vec::with_capacity(pks.len());
+        for chunk in pks.chunks(500) {
             let sql = format!(
-                "SELECT run_pk, {} AS cells FROM task_instances WHERE run_pk IN ({}) \
-                 GROUP BY run_pk",
-                self.fold("task_id, state, try_number, duration_ms", "id"),
+                "SELECT run_pk, {} AS tasks FROM task_instances WHERE run_pk IN ({}) \
+                 GROUP BY run_pk ORDER BY run_pk",
+                self.fold(columns, "id"),
                 crate::codec::placeholders(1, chunk.len())
             );
             let params: Vec<Param> = chunk.iter().map(|pk| Param::Int(*pk)).collect();
@@ -167,74 +200,46 @@ impl Store {
                 .fetch_all(&self.pool)
                 .await?;
             for row in &rows {
-                let run_pk = int(row, "run_pk")?;
-                let cells: Vec<(String, String, u32, Option<i64>)> = folded(row, "cells")?;
-                out.extend(
-                    cells
-                        .into_iter()
-                        .map(|(task_id, state, try_number, duration_ms)| TaskCell {
-                            run_pk,
-                            task_id,
-                            state,
-                            try_number,
-                            duration_ms,
-                        }),
-                );
+                out.push((int(row, "run_pk")?, folded(row, "tasks")?));
             }
         }
         Ok(out)
     }
 
     /// The task instances of several runs as run lists show them, by run key then
-    /// declaration order. One row per run, its tasks folded into a JSON array by the
-    /// database: row by row, 5,000 task instances cost more in hand-offs between the
-    /// driver's thread and ours than in reading.
+    /// declaration order; folded per run by the database (row by row, 5,000 task instances
+    /// cost more in hand-offs between the driver's thread and ours than in reading).
     pub async fn task_summaries_of_runs(&self, run_pks: &[i64]) -> Result<Vec<TaskSummary>> {
-        let mut pks = run_pks.to_vec();
-        pks.sort_unstable();
-        pks.dedup();
         let mut out = Vec::new();
-        for chunk in pks.chunks(500) {
-            let list = crate::codec::placeholders(1, chunk.len());
-            let sql = format!(
-                "SELECT run_pk, {} AS tasks FROM task_instances WHERE run_pk IN ({list}) \
-                 GROUP BY run_pk ORDER BY run_pk",
-                self.fold(
-                    "task_id, state, try_number, start_at, end_at, duration_ms, output, metrics",
-                    "id"
-                )
-            );
-            let params: Vec<Param> = chunk.iter().map(|pk| Param::Int(*pk)).collect();
-            let rows = crate::codec::bind_params(sqlx::query(&sql), &params)
-                .fetch_all(&self.pool)
-                .await?;
-            for row in &rows {
-                let run_pk = int(row, "run_pk")?;
-                let tasks: Vec<SummaryCells> = folded(row, "tasks")?;
-                out.reserve(tasks.len());
-                for (task_id, state, try_number, start, end, duration_ms, output, metrics) in tasks
-                {
-                    out.push(TaskSummary {
-                        run_pk,
-                        task_id,
-                        state: state
-                            .parse()
-                            .map_err(|e: String| crate::Error::Corrupt(format!("state: {e}")))?,
-                        try_number,
-                        start_at: start.map(|t| to_time(t, "start_at")).transpose()?,
-                        end_at: end.map(|t| to_time(t, "end_at")).transpose()?,
-                        duration_ms,
-                        output: output
-                            .map(|raw| serde_json::from_str(&raw))
-                            .transpose()
-                            .map_err(|e| {
-                                crate::Error::Corrupt(format!("output is not valid JSON: {e}"))
-                            })?,
-                        metrics: serde_json::from_str(&metrics).map_err(|e| {
-                            crate::Error::Corrupt(format!("metrics is not valid JSON: {e}"))
+        let per_run = self
+            .fold_tasks_of_runs::<SummaryCells>(
+                run_pks,
+                "task_id, state, try_number, start_at, end_at, duration_ms, output, metrics",
+            )
+            .await?;
+        for (run_pk, tasks) in per_run {
+            out.reserve(tasks.len());
+            for (task_id, state, try_number, start, end, duration_ms, output, metrics) in tasks {
+                out.push(TaskSummary {
+                    run_pk,
+                    task_id,
+                    state: state
+                        .parse()
+                        .map_err(|e: String| crate::Error::Corrupt(format!("state: {e}")))?,
+                    try_number,
+                    start_at: start.map(|t| to_time(t, "start_at")).transpose()?,
+                    end_at: end.map(|t| to_time(t, "end_at")).transpose()?,
+                    duration_ms,
+                    output: output
+                        .map(|raw| serde_json::from_str(&raw))
+                        .transpose()
+                        .map_err(|e| {
+                            crate::Error::Corrupt(format!("output is not valid JSON: {e}"))
                         })?,
-                    });
-                }
+                    metrics: serde_json::from_str(&metrics).map_err(|e| {
+                        crate::Error::Corrupt(format!("metrics is not valid JSON: {e}"))
+                    })?,
+                });
             }
         }
         Ok(out)
