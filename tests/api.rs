@@ -727,4 +727,29 @@ fn admins_manage_users() {
         last.text
     );
     assert_eq!(admin.get("/api/v1/users").status, 200);
+
+    // Deleting: admins only, never yourself, and the user's tokens stop working.
+    assert_eq!(op.send("DELETE", "/api/v1/users/vera", None).status, 403);
+    let myself = admin.send("DELETE", "/api/v1/users/ada", None);
+    assert_eq!(myself.status, 409, "{}", myself.text);
+    assert_eq!(
+        admin.send("DELETE", "/api/v1/users/nobody", None).status,
+        404
+    );
+    let gone = admin.send("DELETE", "/api/v1/users/vera", None);
+    assert_eq!(gone.status, 204, "{}", gone.text);
+    assert_eq!(
+        viewer.get("/api/v1/dags").status,
+        401,
+        "a deleted user's token"
+    );
+    let names: Vec<String> = admin
+        .get("/api/v1/users")
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["ada", "admin", "nina", "otto"]);
 }

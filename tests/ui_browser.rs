@@ -933,6 +933,14 @@ async fn an_admin_adds_a_user_who_then_signs_in() {
         let error = ui.text("#form-error").await;
         assert!(error.contains("already a user"), "{error}");
 
+        // No delete button for yourself.
+        let own = ui
+            .js("return Array.from(document.querySelectorAll('table#users tr')).filter(function (tr) {
+                   return tr.cells[0] && tr.cells[0].textContent === 'admin'; })
+                   .map(function (tr) { return tr.querySelectorAll('form.delete-user').length; });")
+            .await;
+        assert_eq!(own, json!([0]), "admins cannot delete themselves");
+
         ui.click("form.who button").await;
         ui.wait("form#login").await;
         ui.sign_in(name, "nina-password-1").await;
@@ -940,6 +948,28 @@ async fn an_admin_adds_a_user_who_then_signs_in() {
         ui.goto("/users").await;
         let refused = ui.text("#error-message").await;
         assert!(refused.contains("admin role"), "{refused}");
+
+        // Back as admin, delete her: her row goes.
+        ui.goto("/").await;
+        ui.click("form.who button").await;
+        ui.wait("form#login").await;
+        ui.sign_in("admin", &case.server.admin_password).await;
+        ui.goto("/users").await;
+        ui.wait("table#users").await;
+        assert_eq!(ui.count("form.delete-user").await, 1, "only nina can be deleted");
+        ui.click("form.delete-user button").await;
+        // The redirect back to /users lists her no more (polled: the click navigates).
+        let deadline = Instant::now() + PAGE_WAIT;
+        loop {
+            let table = ui
+                .js("var t = document.getElementById('users'); return t ? t.textContent : null;")
+                .await;
+            match table.as_str() {
+                Some(text) if !text.contains("nina") => break,
+                other => assert!(Instant::now() < deadline, "nina still listed: {other:?}"),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     })
     .await;
 }

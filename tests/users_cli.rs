@@ -302,3 +302,44 @@ fn unknown_users_get_no_token() {
     assert_code(&out, 2, "update of an unknown user without --role");
     assert!(stderr(&out).contains("--role"), "{}", stderr(&out));
 }
+
+#[test]
+fn delete_removes_the_user_and_its_tokens() {
+    let env = Env::new();
+    create(&env, "ada", "admin", "pw-ada");
+    create(&env, "bob", "op", "pw-bob");
+    let token = env.json(&["users", "token", "bob"], 0)["token"]
+        .as_str()
+        .expect("token")
+        .to_string();
+    let deleted = env.json(&["users", "delete", "bob"], 0);
+    assert_eq!(deleted["name"], "bob");
+    assert_eq!(deleted["role"], "op");
+    let list = env.json(&["users", "list"], 0);
+    assert_eq!(list.as_array().map(Vec::len), Some(1), "{list}");
+    assert_eq!(list[0]["name"], "ada");
+    let rt = runtime();
+    let gone = rt.block_on(async {
+        store(&env)
+            .await
+            .user_by_token(&cambium_auth::secret_hash(&token), chrono::Utc::now())
+            .await
+            .expect("lookup")
+    });
+    assert!(gone.is_none(), "bob's token must no longer sign in");
+    // Unknown names say how to list the users; the text output says what happened.
+    let out = env.run(&["users", "delete", "bob"]);
+    assert_code(&out, 2, "deleting an unknown user");
+    assert!(
+        stderr(&out).contains("cambium users list"),
+        "{}",
+        stderr(&out)
+    );
+    let out = env.run(&["--output", "table", "users", "delete", "ada"]);
+    assert_code(&out, 0, "deleting the last admin from the CLI");
+    assert!(
+        stdout(&out).contains("user 'ada' deleted"),
+        "{}",
+        stdout(&out)
+    );
+}

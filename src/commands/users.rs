@@ -1,4 +1,4 @@
-//! `cambium users create | token | list`: the users of the web UI and the API.
+//! `cambium users create | token | list | delete`: the users of the web UI and the API.
 //!
 //! Passwords come only from stdin (`--password-stdin`), never from the command line, where
 //! `ps` and the shell history would show them. A token is printed once and only its hash is
@@ -47,6 +47,12 @@ pub enum UsersCommand {
     },
     /// Every user with role and creation time.
     List,
+    /// Deletes a user with its API tokens and sessions (any user, the last admin too: the
+    /// CLI is how an operator with the store recovers).
+    Delete {
+        /// The user to delete.
+        name: String,
+    },
 }
 
 /// `--role`: one of the three names (listed in help and completions).
@@ -70,6 +76,7 @@ pub async fn run(ctx: Ctx, command: UsersCommand) -> CmdResult<i32> {
         } => create(&ctx, &name, role, password_stdin, update).await,
         UsersCommand::Token { name } => token(&ctx, &name).await,
         UsersCommand::List => list(&ctx).await,
+        UsersCommand::Delete { name } => delete(&ctx, &name).await,
     }
 }
 
@@ -234,5 +241,20 @@ async fn list(ctx: &Ctx) -> CmdResult<i32> {
         .map(|u| vec![u.name.clone(), u.role.clone(), u.created.clone()])
         .collect();
     table::print(&["name", "role", "created"], &rows);
+    Ok(0)
+}
+
+async fn delete(ctx: &Ctx, name: &str) -> CmdResult<i32> {
+    let user = ctx
+        .store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(|| unknown_user(name))?;
+    ctx.store.delete_user(name).await.map_err(store_error)?;
+    if ctx.json() {
+        ctx.print_json(&UserView::from(&user))?;
+    } else {
+        outln!("user '{name}' deleted, with its API tokens and sessions");
+    }
     Ok(0)
 }

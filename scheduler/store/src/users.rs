@@ -147,6 +147,20 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes a user with its API tokens and sessions (one statement; the foreign keys
+    /// cascade), so nothing it held signs in any more. An unknown name is
+    /// `Error::UnknownUser`.
+    pub async fn delete_user(&self, name: &str) -> Result<()> {
+        let done = sqlx::query("DELETE FROM users WHERE name = $1")
+            .bind(name)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::UnknownUser(name.to_string()));
+        }
+        Ok(())
+    }
+
     /// The user with this name.
     pub async fn user_by_name(&self, name: &str) -> Result<Option<UserRecord>> {
         let row = sqlx::query(&format!(

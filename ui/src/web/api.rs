@@ -845,6 +845,43 @@ pub async fn create_user(app: &App, request: NewUserRequest) -> ApiResult<crate:
     Ok(crate::UserView::from(&user))
 }
 
+/// A 409 when `user` is the only admin: someone must always be able to manage users.
+async fn refuse_the_last_admin(app: &App, user: &cambium_store::UserRecord) -> ApiResult<()> {
+    if user.role != Role::Admin.as_str() {
+        return Ok(());
+    }
+    let admins = app
+        .store
+        .users()
+        .await?
+        .iter()
+        .filter(|u| u.role == Role::Admin.as_str())
+        .count();
+    if admins <= 1 {
+        return Err(ApiError::conflict(format!(
+            "'{}' is the only admin; make another user admin first",
+            user.name
+        )));
+    }
+    Ok(())
+}
+
+/// Deletes a user with its tokens and sessions; shared with the users page. Nobody deletes
+/// themselves (another admin can), nor the last admin.
+pub async fn delete_user(app: &App, caller: &User, name: &str) -> ApiResult<()> {
+    check("name", name)?;
+    let Some(existing) = app.store.user_by_name(name).await? else {
+        return Err(cambium_store::Error::UnknownUser(name.to_string()).into());
+    };
+    if existing.id == caller.id {
+        return Err(ApiError::conflict(
+            "you cannot delete yourself; another admin can",
+        ));
+    }
+    refuse_the_last_admin(app, &existing).await?;
+    Ok(app.store.delete_user(name).await?)
+}
+
 /// Changes a user's role and/or password; shared with the users page. An admin cannot take
 /// the admin role from the last admin, so someone can always manage users.
 pub async fn update_user(
@@ -862,21 +899,8 @@ pub async fn update_user(
         ));
     }
     let role = request.role.as_deref().map(parse_role).transpose()?;
-    if let Some(role) = role {
-        if existing.role == Role::Admin.as_str() && role != Role::Admin {
-            let admins = app
-                .store
-                .users()
-                .await?
-                .iter()
-                .filter(|u| u.role == Role::Admin.as_str())
-                .count();
-            if admins <= 1 {
-                return Err(ApiError::conflict(format!(
-                    "'{name}' is the only admin; make another user admin first"
-                )));
-            }
-        }
+    if role.is_some_and(|r| r != Role::Admin) {
+        refuse_the_last_admin(app, &existing).await?;
     }
     if let Some(password) = request.password {
         let hash = new_password_hash(password).await?;
@@ -931,4 +955,19 @@ pub async fn patch_user(
     user.require(Role::Admin)?;
     let request = body(request)?;
     Ok(Json(update_user(&app, &name, request).await?))
+}
+
+#[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "users",
+    params(("name" = String, Path)),
+    responses((status = 204, description = "Deleted, with its API tokens and sessions"),
+              (status = 403, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody),
+              (status = 409, body = crate::web::openapi::ErrorBody)))]
+pub async fn remove_user(
+    State(app): State<Arc<App>>,
+    user: User,
+    Path(name): Path<String>,
+) -> ApiResult<StatusCode> {
+    user.require(Role::Admin)?;
+    delete_user(&app, &user, &name).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

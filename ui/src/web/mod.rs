@@ -149,7 +149,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/models/{name}/predict", post(predict::predict))
         .route("/lineage/{artifact_id}", get(api::get_lineage))
         .route("/users", get(api::list_users).post(api::post_user))
-        .route("/users/{name}", axum::routing::patch(api::patch_user))
+        .route(
+            "/users/{name}",
+            axum::routing::patch(api::patch_user).delete(api::remove_user),
+        )
         .fallback(api::not_found);
     Router::new()
         .route("/health", get(api::health))
@@ -193,6 +196,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/import-errors", get(pages::import_errors))
         .route("/users", get(pages::users).post(pages::create_user))
         .route("/users/{name}", post(pages::update_user))
+        .route("/users/{name}/delete", post(pages::delete_user))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
         .layer(axum::middleware::from_fn(error::security_headers))

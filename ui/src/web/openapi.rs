@@ -61,6 +61,7 @@ impl Modify for Security {
         super::api::list_users,
         super::api::post_user,
         super::api::patch_user,
+        super::api::remove_user,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security),

@@ -1335,3 +1335,17 @@ pub async fn update_user(
         Err(e) => users_page(&app, &user, Some(form_error(e)?), None, "").await,
     }
 }
+
+pub async fn delete_user(
+    State(app): State<Arc<App>>,
+    user: User,
+    Path(name): Path<String>,
+    Form(form): Form<super::auth::CsrfForm>,
+) -> PageResult {
+    user.require(Role::Admin)?;
+    user.check_csrf(&form.csrf)?;
+    match api::delete_user(&app, &user, &name).await {
+        Ok(()) => Ok(Redirect::to("/users").into_response()),
+        Err(e) => users_page(&app, &user, Some(form_error(e)?), None, "").await,
+    }
+}

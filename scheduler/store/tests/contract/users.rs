@@ -6,6 +6,7 @@ use cambium_store::{Error, Store, LAST_USED_GRANULARITY};
 use sqlx::Row;
 
 contract!(
+    deleting_a_user_ends_its_tokens_and_sessions,
     users_are_created_and_read_back,
     a_taken_name_is_user_exists,
     concurrent_creates_of_one_name_make_one_user,
@@ -374,4 +375,52 @@ async fn sessions_need_a_user(db: Db) {
         .expect_err("no such user");
     assert!(matches!(err, Error::UnknownUserId(7)), "{err:?}");
     assert_eq!(store.session("sess", t(1)).await.expect("lookup"), None);
+}
+
+async fn deleting_a_user_ends_its_tokens_and_sessions(db: Db) {
+    let store = db.store().await;
+    let gone = store
+        .create_user("gone", "op", "$argon2id$x", t(1))
+        .await
+        .expect("create");
+    let kept = store
+        .create_user("kept", "viewer", "$argon2id$y", t(1))
+        .await
+        .expect("create");
+    store
+        .create_api_token(gone.id, "tok-gone", t(2))
+        .await
+        .expect("token");
+    store
+        .create_api_token(kept.id, "tok-kept", t(2))
+        .await
+        .expect("token");
+    store
+        .create_session("sess-gone", gone.id, "csrf", t(2), t(1_000))
+        .await
+        .expect("session");
+    store.delete_user("gone").await.expect("delete");
+    assert!(store.user_by_name("gone").await.expect("read").is_none());
+    assert!(store
+        .user_by_token("tok-gone", t(3))
+        .await
+        .expect("token")
+        .is_none());
+    assert!(store
+        .session("sess-gone", t(3))
+        .await
+        .expect("session")
+        .is_none());
+    assert_eq!(
+        store
+            .user_by_token("tok-kept", t(3))
+            .await
+            .expect("token")
+            .map(|u| u.name),
+        Some("kept".to_string())
+    );
+    assert!(matches!(
+        store.delete_user("gone").await,
+        Err(Error::UnknownUser(name)) if name == "gone"
+    ));
 }
