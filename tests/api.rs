@@ -595,6 +595,15 @@ fn wrong_passwords_are_slowed_and_never_say_which_part() {
     assert!(ok.contains("SameSite=Strict"), "{ok}");
 }
 
+/// The names in a user list, in its order.
+fn user_names(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("a list")
+        .iter()
+        .map(|u| u["name"].as_str().expect("name").to_string())
+        .collect()
+}
+
 #[test]
 fn admins_manage_users() {
     let env = hello_env();
@@ -634,14 +643,7 @@ fn admins_manage_users() {
         list.json(),
         env.json(&["users", "list", "--output", "json"], 0)
     );
-    let names: Vec<String> = list
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, ["ada", "admin", "otto", "vera"]);
+    assert_eq!(user_names(&list.json()), ["ada", "admin", "otto", "vera"]);
 
     let created = admin.post(
         "/api/v1/users",
@@ -743,13 +745,8 @@ fn admins_manage_users() {
         401,
         "a deleted user's token"
     );
-    let names: Vec<String> = admin
-        .get("/api/v1/users")
-        .json()
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| u["name"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, ["ada", "admin", "nina", "otto"]);
+    assert_eq!(
+        user_names(&admin.get("/api/v1/users").json()),
+        ["ada", "admin", "nina", "otto"]
+    );
 }
