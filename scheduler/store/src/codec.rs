@@ -73,26 +73,32 @@ pub(crate) fn opt_time(row: &AnyRow, col: &str) -> Result<Option<DateTime<Utc>>>
     opt_int(row, col)?.map(|v| to_time(v, col)).transpose()
 }
 
-/// An enum stored as its name (`TaskState`, `RunState`, `RunType`).
-pub(crate) fn name<T: FromStr<Err = String>>(row: &AnyRow, col: &str) -> Result<T> {
-    text(row, col)?
+/// An enum from its stored name (`TaskState`, `RunState`, `RunType`).
+pub(crate) fn parse_name<T: FromStr<Err = String>>(stored: &str, col: &str) -> Result<T> {
+    stored
         .parse()
         .map_err(|e: String| Error::Corrupt(format!("{col}: {e}")))
 }
 
+/// An enum stored as its name (`TaskState`, `RunState`, `RunType`).
+pub(crate) fn name<T: FromStr<Err = String>>(row: &AnyRow, col: &str) -> Result<T> {
+    parse_name(&text(row, col)?, col)
+}
+
+/// A JSON document from its stored text.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(raw: &str, col: &str) -> Result<T> {
+    serde_json::from_str(raw).map_err(|e| Error::Corrupt(format!("{col} is not valid JSON: {e}")))
+}
+
 /// A JSON document stored as text.
 pub(crate) fn json<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<T> {
-    let raw = text(row, col)?;
-    serde_json::from_str(&raw).map_err(|e| Error::Corrupt(format!("{col} is not valid JSON: {e}")))
+    parse_json(&text(row, col)?, col)
 }
 
 /// An optional JSON value stored as text (SQL NULL is `None`).
 pub(crate) fn opt_json(row: &AnyRow, col: &str) -> Result<Option<Value>> {
     opt_text(row, col)?
-        .map(|raw| {
-            serde_json::from_str(&raw)
-                .map_err(|e| Error::Corrupt(format!("{col} is not valid JSON: {e}")))
-        })
+        .map(|raw| parse_json(&raw, col))
         .transpose()
 }
 

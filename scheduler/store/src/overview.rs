@@ -2,7 +2,7 @@
 //! DAGs: the latest scheduled interval of every DAG (for next runs), the last few runs of
 //! every DAG, and counts of runs and task instances by state.
 
-use crate::codec::{int, text, to_time, Param};
+use crate::codec::{int, parse_json, parse_name, text, to_time, Param};
 use crate::error::Result;
 use crate::records::TaskInstance;
 use crate::store::Store;
@@ -80,8 +80,7 @@ type SummaryCells = (
 fn folded<T: serde::de::DeserializeOwned>(row: &AnyRow, col: &str) -> Result<Vec<T>> {
     match crate::codec::opt_text(row, col)? {
         None => Ok(Vec::new()),
-        Some(raw) => serde_json::from_str(&raw)
-            .map_err(|e| crate::Error::Corrupt(format!("{col} is not a folded row list: {e}"))),
+        Some(raw) => parse_json(&raw, col),
     }
 }
 
@@ -223,22 +222,13 @@ impl Store {
                 out.push(TaskSummary {
                     run_pk,
                     task_id,
-                    state: state
-                        .parse()
-                        .map_err(|e: String| crate::Error::Corrupt(format!("state: {e}")))?,
+                    state: parse_name(&state, "state")?,
                     try_number,
                     start_at: start.map(|t| to_time(t, "start_at")).transpose()?,
                     end_at: end.map(|t| to_time(t, "end_at")).transpose()?,
                     duration_ms,
-                    output: output
-                        .map(|raw| serde_json::from_str(&raw))
-                        .transpose()
-                        .map_err(|e| {
-                            crate::Error::Corrupt(format!("output is not valid JSON: {e}"))
-                        })?,
-                    metrics: serde_json::from_str(&metrics).map_err(|e| {
-                        crate::Error::Corrupt(format!("metrics is not valid JSON: {e}"))
-                    })?,
+                    output: output.map(|raw| parse_json(&raw, "output")).transpose()?,
+                    metrics: parse_json(&metrics, "metrics")?,
                 });
             }
         }

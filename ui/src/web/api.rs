@@ -845,6 +845,15 @@ pub async fn create_user(app: &App, request: NewUserRequest) -> ApiResult<crate:
     Ok(crate::UserView::from(&user))
 }
 
+/// The user with this name, or a 404 saying how to list them.
+async fn user_or_404(app: &App, name: &str) -> ApiResult<cambium_store::UserRecord> {
+    check("name", name)?;
+    app.store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(|| cambium_store::Error::UnknownUser(name.to_string()).into())
+}
+
 /// A 409 when `user` is the only admin: someone must always be able to manage users.
 async fn refuse_the_last_admin(app: &App, user: &cambium_store::UserRecord) -> ApiResult<()> {
     if user.role != Role::Admin.as_str() {
@@ -869,10 +878,7 @@ async fn refuse_the_last_admin(app: &App, user: &cambium_store::UserRecord) -> A
 /// Deletes a user with its tokens and sessions; shared with the users page. Nobody deletes
 /// themselves (another admin can), nor the last admin.
 pub async fn delete_user(app: &App, caller: &User, name: &str) -> ApiResult<()> {
-    check("name", name)?;
-    let Some(existing) = app.store.user_by_name(name).await? else {
-        return Err(cambium_store::Error::UnknownUser(name.to_string()).into());
-    };
+    let existing = user_or_404(app, name).await?;
     if existing.id == caller.id {
         return Err(ApiError::conflict(
             "you cannot delete yourself; another admin can",
@@ -889,10 +895,7 @@ pub async fn update_user(
     name: &str,
     request: PatchUserRequest,
 ) -> ApiResult<crate::UserView> {
-    check("name", name)?;
-    let Some(existing) = app.store.user_by_name(name).await? else {
-        return Err(cambium_store::Error::UnknownUser(name.to_string()).into());
-    };
+    let existing = user_or_404(app, name).await?;
     if request.role.is_none() && request.password.is_none() {
         return Err(ApiError::bad_request(
             "nothing to change: send \"role\" and/or \"password\"",
@@ -909,12 +912,7 @@ pub async fn update_user(
     if let Some(role) = role {
         app.store.set_user_role(name, role.as_str()).await?;
     }
-    let user = app
-        .store
-        .user_by_name(name)
-        .await?
-        .ok_or_else(|| cambium_store::Error::UnknownUser(name.to_string()))?;
-    Ok(crate::UserView::from(&user))
+    Ok(crate::UserView::from(&user_or_404(app, name).await?))
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
