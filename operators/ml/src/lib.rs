@@ -24,7 +24,10 @@ pub mod table;
 pub mod validate;
 
 pub use drift::{jensen_shannon, l_infinity, DriftConfig, DriftMeasure};
-pub use schema::{infer_schema, FeatureSchema, NumericRange, Schema, SchemaError, SchemaProblem};
+pub use schema::{
+    infer_schema, infer_schema_from, FeatureSchema, InferOptions, NumericRange, Schema,
+    SchemaError, SchemaProblem,
+};
 pub use split::{fnv1a64, split_table, InvalidSplits, SplitError, Splitter};
 pub use stats::{
     compute_statistics, CategoricalStats, DatasetStatistics, FeatureStatistics, Histogram,

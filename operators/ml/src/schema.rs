@@ -1,6 +1,7 @@
 //! The expected shape of a data set: which features exist, their types, how often they must
 //! be present, numeric ranges and categorical domains. Inferred from statistics (like TFX's
-//! `schema_gen`) or loaded from a curated JSON file with [`Schema::from_json`].
+//! `schema_gen`, with TFDV's rules: types, presence and domains; ranges only when asked) or
+//! loaded from a curated JSON file with [`Schema::from_json`].
 //!
 //! A curated file looks like this; `required` defaults to `true`, `min_presence` to `0`,
 //! and `range`/`domain` to none. Types are `int`, `float`, `bool` and `string` (or `str`).
@@ -15,7 +16,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::stats::DatasetStatistics;
+use crate::stats::{DatasetStatistics, FeatureStatistics};
 use crate::table::ColumnType;
 
 /// Categorical features with more distinct values than this get no inferred domain.
@@ -211,52 +212,159 @@ fn unknown_types(value: &serde_json::Value) -> Vec<SchemaProblem> {
         .collect()
 }
 
-/// Infers a schema from the statistics of a data set, one feature per column:
-/// - `column_type`: the column's type;
-/// - `required`: always `true` (the column was there, so it must be there next time);
-/// - `min_presence`: `1.0` when no value is missing, else the observed present fraction
-///   rounded *down* to two decimals (0.957 → 0.95), so data like this passes;
-/// - `range` (int/float): the observed `[min, max]` of finite values, none if there is none;
-/// - `domain` (bool/string): the observed values, sorted, when there are between 1 and
-///   [`MAX_INFERRED_DOMAIN`] of them and the frequency table is not truncated; else none.
-///
-/// Inferred ranges and domains are exactly what was seen; widen them in a curated schema
-/// when later data may legitimately go further.
+/// How [`infer_schema_from`] infers a schema.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct InferOptions {
+    /// Whether numeric features get a range (off by default, as in TFDV: a range taken from
+    /// one sample rejects the next sample's extremes; distribution shifts are drift's job).
+    pub infer_ranges: bool,
+    /// With `infer_ranges`: the observed `[min, max]` is widened on both sides by this
+    /// fraction of its width (of `max(|value|, 1)` when min = max). Must be at least 0.
+    pub range_margin: f64,
+}
+
+/// The margin `infer_ranges` uses unless told otherwise: 10 % of the observed width.
+pub const DEFAULT_RANGE_MARGIN: f64 = 0.1;
+
+/// How many standard errors an inferred `min_presence` stays below the observed presence.
+pub const PRESENCE_STANDARD_ERRORS: f64 = 10.0;
+
+impl Default for InferOptions {
+    fn default() -> Self {
+        InferOptions {
+            infer_ranges: false,
+            range_margin: DEFAULT_RANGE_MARGIN,
+        }
+    }
+}
+
+/// Infers a schema from the statistics of one data set with the default options; see
+/// [`infer_schema_from`].
 pub fn infer_schema(stats: &DatasetStatistics) -> Schema {
-    let features = stats
-        .features
-        .iter()
-        .map(|f| {
-            let rows = f.count + f.missing;
-            let min_presence = if f.missing == 0 {
-                1.0
-            } else {
-                // Integer arithmetic, so the fraction is never rounded up.
-                ((u128::from(f.count) * 100) / u128::from(rows)) as f64 / 100.0
-            };
-            let range = f.numeric.as_ref().and_then(|n| match (n.min, n.max) {
-                (Some(min), Some(max)) => Some(NumericRange { min, max }),
-                _ => None,
-            });
-            let domain = f.categorical.as_ref().and_then(|c| {
-                let fits = !c.truncated && c.distinct > 0 && c.distinct <= MAX_INFERRED_DOMAIN;
-                fits.then(|| {
-                    let mut d: Vec<String> = c.top_values.iter().map(|v| v.value.clone()).collect();
-                    d.sort();
-                    d
-                })
-            });
-            FeatureSchema {
-                name: f.name.clone(),
-                column_type: f.column_type,
-                required: true,
-                min_presence,
-                range,
-                domain,
+    infer_schema_from(&[stats], &InferOptions::default())
+}
+
+/// Infers a schema from the statistics of every split of a span (TFDV's rules), so that
+/// each of those splits, and any resample of the same data, passes it. One feature per
+/// column, in the first split's column order (columns only in later splits follow):
+/// - `column_type`: the column's type; int in one split and float in another gives
+///   `float`; splits where the column has no value at all do not vote (an all-NULL
+///   column's type is only the reader's guess);
+/// - `required`: always `true` (the column was there, so it must be there next time);
+/// - `min_presence`: `1.0` when no split misses a value; else, for each split, the
+///   observed present fraction `p` minus [`PRESENCE_STANDARD_ERRORS`] standard errors
+///   `sqrt(p (1 - p) / rows)`, the smallest of those, rounded *down* to two decimals and
+///   never below 0 (a resample of the same data stays above it);
+/// - `range` (int/float): only with `infer_ranges`: the observed `[min, max]` over all
+///   splits, widened by `range_margin` (to whole numbers outward for int features);
+/// - `domain` (bool/string): every value seen in any split, sorted, when there are between
+///   1 and [`MAX_INFERRED_DOMAIN`] of them and no frequency table is truncated; else none.
+pub fn infer_schema_from(splits: &[&DatasetStatistics], options: &InferOptions) -> Schema {
+    let mut names: Vec<&str> = Vec::new();
+    for s in splits {
+        for f in &s.features {
+            if !names.contains(&f.name.as_str()) {
+                names.push(&f.name);
             }
+        }
+    }
+    let features = names
+        .into_iter()
+        .map(|name| {
+            let seen: Vec<&FeatureStatistics> =
+                splits.iter().filter_map(|s| s.feature(name)).collect();
+            infer_feature(name, &seen, options)
         })
         .collect();
     Schema { features }
+}
+
+fn infer_feature(name: &str, seen: &[&FeatureStatistics], options: &InferOptions) -> FeatureSchema {
+    // The type: splits with values vote; an int/float mix is float.
+    let mut column_type = seen
+        .first()
+        .map(|f| f.column_type)
+        .unwrap_or(ColumnType::Str);
+    let mut voted = false;
+    for f in seen.iter().filter(|f| f.count > 0) {
+        if !voted {
+            column_type = f.column_type;
+            voted = true;
+        } else if f.column_type != column_type {
+            let numeric = |t: ColumnType| t == ColumnType::Int || t == ColumnType::Float;
+            if numeric(f.column_type) && numeric(column_type) {
+                column_type = ColumnType::Float;
+            }
+        }
+    }
+
+    let any_missing = seen.iter().any(|f| f.missing > 0);
+    let min_presence = if !any_missing {
+        1.0
+    } else {
+        let lowest = seen
+            .iter()
+            .filter_map(|f| {
+                let rows = (f.count + f.missing) as f64;
+                let p = f.presence()?;
+                Some(p - PRESENCE_STANDARD_ERRORS * (p * (1.0 - p) / rows).sqrt())
+            })
+            .fold(1.0_f64, f64::min);
+        ((lowest * 100.0).floor() / 100.0).clamp(0.0, 1.0)
+    };
+
+    let range = if options.infer_ranges && column_type.is_numeric() {
+        let mins = seen
+            .iter()
+            .filter_map(|f| f.numeric.as_ref().and_then(|n| n.min));
+        let maxs = seen
+            .iter()
+            .filter_map(|f| f.numeric.as_ref().and_then(|n| n.max));
+        match (mins.reduce(f64::min), maxs.reduce(f64::max)) {
+            (Some(min), Some(max)) => {
+                let width = max - min;
+                let base = if width > 0.0 {
+                    width
+                } else {
+                    min.abs().max(max.abs()).max(1.0)
+                };
+                let pad = options.range_margin.max(0.0) * base;
+                let (mut lo, mut hi) = (min - pad, max + pad);
+                if column_type == ColumnType::Int {
+                    lo = lo.floor();
+                    hi = hi.ceil();
+                }
+                Some(NumericRange { min: lo, max: hi })
+            }
+            _ => None,
+        }
+    } else {
+        None
+    };
+
+    let categorical: Vec<_> = seen.iter().filter_map(|f| f.categorical.as_ref()).collect();
+    let domain = if categorical.is_empty() || categorical.iter().any(|c| c.truncated) {
+        None
+    } else {
+        let mut d = std::collections::BTreeSet::new();
+        for v in categorical.iter().flat_map(|c| &c.top_values) {
+            d.insert(v.value.as_str());
+            if d.len() as u64 > MAX_INFERRED_DOMAIN {
+                break;
+            }
+        }
+        let d: Vec<String> = d.into_iter().map(String::from).collect();
+        (!d.is_empty() && d.len() as u64 <= MAX_INFERRED_DOMAIN).then_some(d)
+    };
+
+    FeatureSchema {
+        name: name.to_string(),
+        column_type,
+        required: true,
+        min_presence,
+        range,
+        domain,
+    }
 }
 
 #[cfg(test)]
@@ -294,24 +402,86 @@ mod tests {
     }
 
     #[test]
-    fn infers_types_presence_ranges_and_small_domains() {
+    fn infers_types_presence_and_small_domains_but_no_ranges() {
         let s = infer_schema(&stats());
         let age = s.feature("age").unwrap();
         assert_eq!(age.column_type, ColumnType::Int);
         assert!(age.required);
-        assert_eq!(age.min_presence, 0.95, "957/1000 rounds down");
-        assert_eq!(
-            age.range,
-            Some(NumericRange {
-                min: 43.0,
-                max: 999.0
-            })
-        );
+        // 957/1000 present: 0.957 - 10 * sqrt(0.957 * 0.043 / 1000) = 0.8929, rounded down.
+        assert_eq!(age.min_presence, 0.89);
+        assert_eq!(age.range, None, "ranges only when asked");
         assert_eq!(s.feature("id").unwrap().domain, None, "1000 distinct ids");
         let color = s.feature("color").unwrap();
         assert_eq!(color.min_presence, 1.0);
         assert_eq!(color.domain, Some(vec!["red".into(), "white".into()]));
         assert!(s.validate_self().is_empty());
+    }
+
+    #[test]
+    fn infer_ranges_widens_the_observed_range_by_the_margin() {
+        let asked = InferOptions {
+            infer_ranges: true,
+            ..InferOptions::default()
+        };
+        let s = infer_schema_from(&[&stats()], &asked);
+        // Observed [43, 999], width 956: 10 % is 95.6 each side, outward to whole numbers.
+        assert_eq!(
+            s.feature("age").unwrap().range,
+            Some(NumericRange {
+                min: -53.0,
+                max: 1095.0
+            })
+        );
+        let none = InferOptions {
+            infer_ranges: true,
+            range_margin: 0.0,
+        };
+        let s = infer_schema_from(&[&stats()], &none);
+        assert_eq!(
+            s.feature("age").unwrap().range,
+            Some(NumericRange {
+                min: 43.0,
+                max: 999.0
+            })
+        );
+        assert_eq!(s.feature("color").unwrap().range, None);
+    }
+
+    #[test]
+    fn splits_are_merged_types_domains_and_presence() {
+        let table = |x: Column, c: Vec<Option<&str>>| {
+            Table::new(vec![
+                Field {
+                    name: "x".into(),
+                    data: x,
+                },
+                Field {
+                    name: "c".into(),
+                    data: Column::Str(c.into_iter().map(|v| v.map(String::from)).collect()),
+                },
+            ])
+            .unwrap()
+        };
+        let train = compute_statistics(&table(
+            Column::Int(vec![Some(1), Some(2)]),
+            vec![Some("a"), Some("b")],
+        ));
+        let eval = compute_statistics(&table(
+            Column::Float(vec![Some(0.5), None]),
+            vec![Some("z"), Some("a")],
+        ));
+        let s = infer_schema_from(&[&train, &eval], &InferOptions::default());
+        let x = s.feature("x").unwrap();
+        assert_eq!(x.column_type, ColumnType::Float, "int and float is float");
+        assert!(x.min_presence < 0.5, "{}", x.min_presence);
+        assert_eq!(
+            s.feature("c").unwrap().domain,
+            Some(vec!["a".into(), "b".into(), "z".into()])
+        );
+        // An all-NULL column's guessed type does not vote.
+        let nulls = compute_statistics(&table(Column::Str(vec![None]), vec![None]));
+        let s = infer_schema_from(&[&train, &nulls], &InferOptions::default());
+        assert_eq!(s.feature("x").unwrap().column_type, ColumnType::Int);
     }
 
     #[test]

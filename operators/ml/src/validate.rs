@@ -10,6 +10,10 @@
 //! Domains are checked against the statistics' frequency table, so when that table was
 //! truncated (more than [`crate::stats::MAX_TOP_VALUES`] distinct values) the rarest values
 //! go unchecked.
+//!
+//! A feature with no value at all (every row NULL) is reported as `low_presence` ("every
+//! value is missing"), never as `wrong_type`: a reader can only guess the type of a column
+//! that holds nothing.
 
 use std::collections::HashSet;
 
@@ -138,6 +142,27 @@ pub fn validate(
             }
             continue;
         };
+        if has_rows && stats.count == 0 {
+            // No value at all: the column's type is only the reader's guess, so say what is
+            // wrong — every value is missing — rather than reporting that guess as a type.
+            if fs.min_presence <= 0.0 {
+                continue;
+            }
+            out.push(anomaly(
+                fs,
+                AnomalyKind::LowPresence,
+                json!(0.0),
+                json!(fs.min_presence),
+                format!(
+                    "every value is missing ({} of {} rows are NULL); the schema requires {} present in at least {:.2}% of rows",
+                    stats.missing,
+                    stats.missing,
+                    fs.column_type,
+                    fs.min_presence * 100.0
+                ),
+            ));
+            continue;
+        }
         if !type_fits(stats.column_type, fs.column_type) {
             out.push(anomaly(
                 fs,
@@ -399,7 +424,11 @@ mod tests {
 
     #[test]
     fn low_presence_nan_and_out_of_range() {
-        let schema = infer_schema(&compute_statistics(&base_table()));
+        let mut schema = infer_schema(&compute_statistics(&base_table()));
+        schema.features[0].range = Some(NumericRange {
+            min: 0.0,
+            max: 99.0,
+        });
         let mut x: Vec<Option<f64>> = (0..100).map(|i| Some(i as f64)).collect();
         x[0] = None;
         x[1] = Some(f64::NAN);
@@ -424,6 +453,38 @@ mod tests {
         assert_eq!(a.anomalies[1].observed, json!({"nan": 1, "infinite": 0}));
         assert_eq!(a.anomalies[2].observed, json!({"min": 3.0, "max": 250.0}));
         assert_eq!(a.anomalies[2].expected, json!({"min": 0.0, "max": 99.0}));
+    }
+
+    #[test]
+    fn an_all_null_column_is_missing_values_not_a_wrong_type() {
+        let schema = infer_schema(&compute_statistics(&base_table()));
+        // The reader guessed `string` for a column with no value (as a NULL-only SQL
+        // column comes out).
+        let t = Table::new(vec![
+            field("x", Column::Str(vec![None; 100])),
+            base_table().fields()[1].clone(),
+            base_table().fields()[2].clone(),
+        ])
+        .unwrap();
+        let a = run(&t, &schema);
+        assert_eq!(kinds(&a), vec![("x".into(), AnomalyKind::LowPresence)]);
+        assert_eq!(a.anomalies[0].observed, json!(0.0));
+        assert!(
+            a.anomalies[0]
+                .description
+                .contains("every value is missing (100 of 100 rows"),
+            "{}",
+            a.anomalies[0].description
+        );
+        assert!(!a.summary().contains("string"), "{}", a.summary());
+        // A schema that allows the feature to be absent accepts it.
+        let mut optional = schema.clone();
+        optional.features[0].min_presence = 0.0;
+        assert!(
+            run(&t, &optional).is_empty(),
+            "{}",
+            run(&t, &optional).summary()
+        );
     }
 
     #[test]
