@@ -25,11 +25,12 @@ const fn tpl(mut spec: OptionSpec) -> OptionSpec {
     spec
 }
 
-static QUERY: [OptionSpec; 4] = [
+static QUERY: [OptionSpec; 5] = [
     req(o("conn", T::String, "the connection's name (cambium.toml [connections] or CAMBIUM_CONN_<NAME>)")),
     req(tpl(o("sql", T::String, "the SQL to run"))),
     tpl(o("binds", T::Array, "values passed as bind parameters ($1/? in the SQL), never spliced into it")),
     o("to", T::Any, "write the result as a Dataset: a format (\"parquet\", \"csv\", \"jsonl\") or #{ store, path, format }"),
+    o("watermark", T::String, "a result column that grows as data arrives: take only rows above the highest value a successful run of this DAG took (none new: skipped)"),
 ];
 
 static EXPORT: [OptionSpec; 4] = [
@@ -99,17 +100,27 @@ static STATISTICS_GEN: [OptionSpec; 1] = [req(o(
     "the upstream task whose Examples (or Dataset) are described",
 ))];
 
-static SCHEMA_GEN: [OptionSpec; 2] = [
+static SCHEMA_GEN: [OptionSpec; 4] = [
     o(
         "input",
         T::String,
-        "the upstream statistics_gen task to infer the schema from",
+        "the upstream statistics_gen task to infer the schema from (every split)",
     ),
     tpl(o(
         "schema_file",
         T::String,
         "a curated schema (JSON) to load instead of inferring one",
     )),
+    o(
+        "infer_ranges",
+        T::Bool,
+        "also infer numeric ranges: the observed [min, max] widened by range_margin (default false)",
+    ),
+    o(
+        "range_margin",
+        T::Float,
+        "with infer_ranges: the fraction of the observed width added on each side (default 0.1)",
+    ),
 ];
 
 static EXAMPLE_VALIDATOR: [OptionSpec; 5] = [

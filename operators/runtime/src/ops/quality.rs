@@ -5,7 +5,7 @@
 use crate::artifacts::{self, input_of, new_artifact, of_kind, ArtifactRef};
 use crate::context::{fail, Call, OpError, Runtime};
 use crate::record::Produced;
-use cambium_ml::{infer_schema, validate, DriftConfig, Schema, SplitStatistics};
+use cambium_ml::{infer_schema_from, validate, DriftConfig, InferOptions, Schema, SplitStatistics};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -65,9 +65,12 @@ fn main_split(stats: &SplitStatistics) -> Option<(&String, &cambium_ml::DatasetS
         .or_else(|| stats.splits.iter().next())
 }
 
-/// `schema_gen`: infers a schema from the input's train statistics, or loads `schema_file`.
+/// `schema_gen`: infers a schema from the statistics of every split of the input (types,
+/// presence, domains; ranges with `infer_ranges`), or loads `schema_file`.
 pub async fn schema_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
-    let (schema, source) = match call.opt_str("schema_file") {
+    // An empty `schema_file` (a param left blank) means "infer".
+    let file = call.opt_str("schema_file").filter(|f| !f.trim().is_empty());
+    let (schema, source) = match file {
         Some(name) => {
             // A relative path is in the DAGs folder, beside the DAG files.
             let path = match &rt.dags_folder {
@@ -91,14 +94,22 @@ pub async fn schema_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError> 
             (schema, json!({"curated": file}))
         }
         None => {
+            let options = infer_options(call)?;
             let (task, refs) = input_of(call, "input")?;
             let stats_ref = of_kind(&refs, &["Statistics"], "input", &task)?[0];
             let stats = load_statistics(stats_ref).await?;
-            let (split, main) = main_split(&stats)
-                .ok_or_else(|| fail(format!("the statistics of task '{task}' have no split")))?;
+            if stats.splits.is_empty() {
+                return Err(fail(format!(
+                    "the statistics of task '{task}' have no split"
+                )));
+            }
+            // Every split of the span: a schema inferred from a span accepts all of it.
+            let splits: Vec<_> = stats.splits.values().collect();
+            let names: Vec<&String> = stats.splits.keys().collect();
             (
-                infer_schema(main),
-                json!({"inferred_from": task, "split": split}),
+                infer_schema_from(&splits, &options),
+                json!({"inferred_from": task, "splits": names,
+                       "infer_ranges": options.infer_ranges}),
             )
         }
     };
@@ -117,6 +128,37 @@ pub async fn schema_gen(rt: &Runtime, call: &Call) -> Result<Produced, OpError> 
         .result
         .insert("features".into(), Value::from(schema.features.len()));
     Ok(produced)
+}
+
+/// `infer_ranges` and `range_margin`, checked.
+fn infer_options(call: &Call) -> Result<InferOptions, OpError> {
+    let mut options = InferOptions::default();
+    match call.options.get("infer_ranges") {
+        None | Some(Value::Null) => {}
+        Some(Value::Bool(b)) => options.infer_ranges = *b,
+        Some(other) => {
+            return Err(fail(format!(
+                "option 'infer_ranges' must be true or false, got {other}"
+            )))
+        }
+    }
+    match call.options.get("range_margin") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_f64() {
+            Some(m) if m.is_finite() && m >= 0.0 => options.range_margin = m,
+            _ => {
+                return Err(fail(format!(
+                    "option 'range_margin' must be a number of at least 0 (a fraction of the observed width, e.g. 0.1), got {v}"
+                )))
+            }
+        },
+    }
+    if call.options.contains_key("range_margin") && !options.infer_ranges {
+        return Err(fail(
+            "option 'range_margin' only applies with infer_ranges: true; add it or drop range_margin",
+        ));
+    }
+    Ok(options)
 }
 
 /// The `drift` option: a number for every feature, or `#{ default: 0.1, <feature>: 0.05 }`.
