@@ -92,6 +92,17 @@ pub fn evaluate_trigger_rule(rule: TriggerRule, up: UpstreamCounts) -> RuleDecis
                 Wait
             }
         }
+        TriggerRule::AllDoneMinOneSuccess => {
+            if !up.all_done() {
+                Wait
+            } else if up.success > 0 {
+                Run
+            } else if up.any_failed() {
+                UpstreamFailed
+            } else {
+                Skip
+            }
+        }
         TriggerRule::OneSuccess => {
             if up.success > 0 {
                 Run
@@ -250,6 +261,14 @@ mod tests {
             decide(TriggerRule::NoneFailed, &[S::Failed, S::Running]),
             UpstreamFailed
         );
+        let r = TriggerRule::AllDoneMinOneSuccess;
+        assert_eq!(decide(r, &[S::Success, S::Failed, S::Running]), Wait);
+        assert_eq!(decide(r, &[S::Success, S::Failed, S::Failed]), Run);
+        assert_eq!(
+            decide(r, &[S::Failed, S::UpstreamFailed, S::UpstreamFailed]),
+            UpstreamFailed
+        );
+        assert_eq!(decide(r, &[S::Skipped, S::Skipped]), Skip);
         let r = TriggerRule::NoneFailedMinOneSuccess;
         assert_eq!(decide(r, &[S::Success, S::Skipped]), Run);
         assert_eq!(decide(r, &[S::Skipped, S::Skipped]), Skip);

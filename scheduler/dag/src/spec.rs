@@ -141,6 +141,10 @@ pub enum TriggerRule {
     AllSuccess,
     AllFailed,
     AllDone,
+    /// All upstream tasks done and at least one succeeded (Airflow's
+    /// `all_done_min_one_success`); none succeeded: `upstream_failed` if any failed, else
+    /// `skipped`. What a `tune` task waits for its trials with.
+    AllDoneMinOneSuccess,
     OneSuccess,
     OneFailed,
     NoneFailed,
@@ -154,6 +158,7 @@ impl TriggerRule {
         "all_success",
         "all_failed",
         "all_done",
+        "all_done_min_one_success",
         "one_success",
         "one_failed",
         "none_failed",
@@ -170,6 +175,7 @@ impl std::str::FromStr for TriggerRule {
             "all_success" => TriggerRule::AllSuccess,
             "all_failed" => TriggerRule::AllFailed,
             "all_done" => TriggerRule::AllDone,
+            "all_done_min_one_success" => TriggerRule::AllDoneMinOneSuccess,
             "one_success" => TriggerRule::OneSuccess,
             "one_failed" => TriggerRule::OneFailed,
             "none_failed" => TriggerRule::NoneFailed,

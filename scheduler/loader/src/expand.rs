@@ -205,7 +205,9 @@ pub fn expand_tunes(spec: &mut DagSpec) -> Vec<OptionProblem> {
             spec.edges.push((id.clone(), tune.task_id.clone()));
         }
         if let Some(t) = spec.tasks.iter_mut().find(|t| t.task_id == tune.task_id) {
-            t.common.trigger_rule = TriggerRule::AllDone;
+            // Failed trials do not stop the search, but trials that never ran (their
+            // upstream failed or was skipped) make the tune task upstream_failed / skipped.
+            t.common.trigger_rule = TriggerRule::AllDoneMinOneSuccess;
             t.options
                 .insert("trials".into(), Value::from(trial_ids.clone()));
         }
@@ -275,7 +277,7 @@ mod tests {
             .contains(&("tune.trial_002".into(), "tune".into())));
         assert_eq!(
             spec.task("tune").unwrap().common.trigger_rule,
-            TriggerRule::AllDone
+            TriggerRule::AllDoneMinOneSuccess
         );
     }
 }
