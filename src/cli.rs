@@ -97,6 +97,9 @@ pub enum Command {
     /// Users of the web UI and API: create, token, list.
     #[command(subcommand)]
     Users(crate::commands::users::UsersCommand),
+    /// Schemas: freeze a run's inferred schema into a file to curate.
+    #[command(subcommand)]
+    Schema(crate::commands::schema::SchemaCommand),
     /// What produced an artifact or model version, from what, with which params.
     Lineage {
         /// A model name (its production version, else its latest), NAME:VERSION

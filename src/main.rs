@@ -90,6 +90,9 @@ fn real_main(cli: Cli) -> CmdResult<i32> {
             Command::Assets(command) => {
                 commands::assets::run(Ctx::open(global).await?, command).await
             }
+            Command::Schema(command) => {
+                commands::schema::run(Ctx::open(global).await?, command).await
+            }
             Command::Lineage { target } => {
                 commands::lineage::run(Ctx::open(global).await?, &target).await
             }

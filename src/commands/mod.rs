@@ -9,6 +9,7 @@ pub mod models;
 pub mod operator;
 pub mod predict;
 pub mod runs;
+pub mod schema;
 pub mod serve;
 pub mod tasks;
 pub mod users;
