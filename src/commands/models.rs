@@ -113,7 +113,7 @@ async fn show(ctx: &Ctx, name: &str) -> CmdResult<i32> {
     if versions.is_empty() {
         return Err(unknown_model(name));
     }
-    let detail = ModelDetail::new(name, &versions);
+    let detail = ModelDetail::load(&ctx.store, name, &versions).await?;
     if ctx.json() {
         ctx.print_json(&detail)?;
         return Ok(0);

@@ -24,9 +24,11 @@ pub async fn run(ctx: &Ctx, name: &str, version: Option<i64>) -> CmdResult<i32> 
         if batch.is_empty() {
             return Ok(());
         }
+        // Whatever a row holds is the caller's input: every error here is bad input (2).
         let predictions = predictor.predict_rows(batch).map_err(|e| {
-            CliError::failed(format!(
-                "{e} (rows are counted from line {first} of the input, from 0)"
+            CliError::usage(format!(
+                "{e} (rows are counted from line {first} of the input, from 0); {}",
+                row_hint(&predictor)
             ))
         })?;
         for p in predictions {
@@ -46,8 +48,9 @@ pub async fn run(ctx: &Ctx, name: &str, version: Option<i64>) -> CmdResult<i32> 
         }
         let row: Map<String, Value> = serde_json::from_str(&line).map_err(|e| {
             CliError::usage(format!(
-                "line {} of the input is not a JSON object ({e}); give one object per line, e.g. {{\"alcohol\": 9.4}}",
-                i + 1
+                "line {} of the input is not a JSON object ({e}); {}",
+                i + 1,
+                row_hint(&predictor)
             ))
         })?;
         if batch.is_empty() {
@@ -61,4 +64,30 @@ pub async fn run(ctx: &Ctx, name: &str, version: Option<i64>) -> CmdResult<i32> 
     flush(&mut batch, first_line)?;
     let _ = out.flush();
     Ok(0)
+}
+
+/// What a row must hold, with an example line this model accepts: every feature it reads,
+/// with a value of the feature's type.
+pub fn row_hint(predictor: &cambium_models::Predictor) -> String {
+    use cambium_ml::ColumnType;
+    let mut example = Map::new();
+    let mut names = Vec::new();
+    for input in predictor.transform.input_features() {
+        names.push(format!("{} ({})", input.name, input.column_type));
+        let value = match input.column_type {
+            ColumnType::Int => Value::from(1),
+            ColumnType::Float => Value::from(1.5),
+            ColumnType::Bool => Value::from(true),
+            ColumnType::Str => Value::from("text"),
+        };
+        example.insert(input.name.clone(), value);
+    }
+    if names.is_empty() {
+        return "give one JSON object per line, e.g. {}".to_string();
+    }
+    format!(
+        "give one JSON object per line with the model's features: {}; e.g. {}",
+        names.join(", "),
+        Value::Object(example)
+    )
 }

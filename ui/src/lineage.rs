@@ -229,6 +229,44 @@ impl ModelDetail {
             versions: versions.iter().map(ModelVersionView::from).collect(),
         }
     }
+
+    /// [`ModelDetail::new`] with each version's push found in the store (see
+    /// [`push_of_version`]).
+    pub async fn load(
+        store: &Store,
+        name: &str,
+        versions: &[ModelVersion],
+    ) -> Result<Self, cambium_store::Error> {
+        let mut detail = Self::new(name, versions);
+        for (view, v) in detail.versions.iter_mut().zip(versions) {
+            view.pushed_artifact_id = push_of_version(store, v).await?;
+        }
+        Ok(detail)
+    }
+}
+
+/// The id of the `PushedModel` artifact that registered version `v`. `deploy` registers the
+/// version before its push artifact is recorded, so the registry row has no id for it; the
+/// artifact is the deploy task's `PushedModel` naming this model and version.
+pub async fn push_of_version(
+    store: &Store,
+    v: &ModelVersion,
+) -> Result<Option<i64>, cambium_store::Error> {
+    if v.pushed_artifact_id.is_some() {
+        return Ok(v.pushed_artifact_id);
+    }
+    Ok(store
+        .artifacts_of_run(&v.dag_id, &v.run_id)
+        .await?
+        .into_iter()
+        .filter(|a| {
+            a.kind == "PushedModel"
+                && a.task_id == v.task_id
+                && a.properties.get("name").and_then(Value::as_str) == Some(v.name.as_str())
+                && a.properties.get("version").and_then(Value::as_i64) == Some(v.version)
+        })
+        .map(|a| a.id)
+        .next_back())
 }
 
 /// A move of an alias (`models promote`, `models rollback`).
@@ -725,12 +763,16 @@ async fn lineage_of(
         None => None,
     };
 
+    let mut model_view = model.as_ref().map(ModelVersionView::from);
+    if let (Some(view), Some(v)) = (model_view.as_mut(), model.as_ref()) {
+        view.pushed_artifact_id = push_of_version(store, v).await?;
+    }
     Ok(Lineage {
         target: target.to_string(),
         hyperparameters: hyperparameters(model_artifact, train.as_ref(), model.as_ref()),
         pushes: pushes(store, &pushed, model.as_ref()).await?,
         validation: validation(store, &run).await?,
-        model: model.as_ref().map(ModelVersionView::from),
+        model: model_view,
         artifact: ArtifactView::from(&artifact),
         produced_by: produced_by.as_ref().map(ExecutionView::from),
         trained_on: reached

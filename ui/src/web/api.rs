@@ -708,7 +708,7 @@ pub async fn model_detail(app: &App, name: &str) -> ApiResult<ModelDetail> {
             "there is no model named '{name}' in the registry"
         )));
     }
-    Ok(ModelDetail::new(name, &versions))
+    Ok(ModelDetail::load(&app.store, name, &versions).await?)
 }
 
 #[utoipa::path(get, path = "/api/v1/models/{name}", tag = "models",
