@@ -257,3 +257,52 @@ fn tasks_test_runs_one_task_without_recording_it() {
         Some(2)
     );
 }
+
+#[test]
+fn dags_test_lists_tasks_in_run_order_and_tables_call_test_runs_test() {
+    let env = Env::new();
+    // Declared downstream first: the table still lists them in the order they run.
+    env.write_dag(
+        "order.rhai",
+        r#"
+let d = dag("order", #{});
+let last = d.command("last", #{ cmd: "true" });
+let middle = d.command("middle", #{ cmd: "true" });
+let first = d.command("first", #{ cmd: "true" });
+first >> middle;
+middle >> last;
+"#,
+    );
+    let out = env.run(&["dags", "test", "order"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let at = |name: &str| {
+        text.find(&format!("\n{name} "))
+            .unwrap_or_else(|| panic!("{name} in {text}"))
+    };
+    assert!(
+        at("first") < at("middle") && at("middle") < at("last"),
+        "{text}"
+    );
+    assert!(text.contains("(test, logical date"), "{text}");
+    let json = env.json(&["dags", "test", "order"], 0);
+    let ids: Vec<&str> = json["tasks"]
+        .as_array()
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t["task_id"].as_str())
+        .collect();
+    assert_eq!(ids, ["first", "middle", "last"]);
+
+    // JSON keeps the documented run type; the table says what the run is.
+    let runs = env.json(&["runs", "list", "order"], 0);
+    assert_eq!(runs[0]["run_type"], "manual", "{runs}");
+    let out = env.run(&["runs", "list", "order"]);
+    let table = String::from_utf8_lossy(&out.stdout);
+    let row = table
+        .lines()
+        .find(|l| l.contains("test__"))
+        .unwrap_or_else(|| panic!("{table}"));
+    assert!(row.split_whitespace().any(|w| w == "test"), "{row}");
+    assert!(!row.split_whitespace().any(|w| w == "manual"), "{row}");
+}

@@ -266,7 +266,7 @@ pub fn print_run_table(view: &RunView) {
         view.run_id,
         view.dag_id,
         view.state,
-        view.run_type,
+        crate::commands::runs::table_run_type(view),
         view.logical_date
     );
     let rows: Vec<Vec<String>> = view
@@ -316,7 +316,8 @@ async fn test(
             run.run_id
         )));
     };
-    let view = load_run_view(&ctx.store, &finished).await?;
+    let mut view = load_run_view(&ctx.store, &finished).await?;
+    in_run_order(&mut view, &dag.spec);
     if ctx.json() {
         ctx.print_json(&view)?;
     } else {
@@ -336,6 +337,43 @@ async fn test(
         }
     }
     Ok(exit_for(std::slice::from_ref(&finished)))
+}
+
+/// Sorts a run's tasks in the order they can run: upstream before downstream, ties in the
+/// order the DAG file declares them (a tune task's trials, declared by the loader, come
+/// right before the tune task that collects them, not after the last task).
+fn in_run_order(view: &mut RunView, spec: &cambium_dag::DagSpec) {
+    let index: std::collections::HashMap<&str, usize> = spec
+        .tasks
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.task_id.as_str(), i))
+        .collect();
+    let mut waiting: Vec<usize> = vec![0; spec.tasks.len()];
+    for (_, down) in &spec.edges {
+        if let Some(&d) = index.get(down.as_str()) {
+            waiting[d] += 1;
+        }
+    }
+    let mut ready: std::collections::BTreeSet<usize> =
+        (0..spec.tasks.len()).filter(|&i| waiting[i] == 0).collect();
+    let mut rank = std::collections::HashMap::new();
+    while let Some(i) = ready.pop_first() {
+        rank.insert(spec.tasks[i].task_id.as_str(), rank.len());
+        for (up, down) in &spec.edges {
+            if up == &spec.tasks[i].task_id {
+                if let Some(&d) = index.get(down.as_str()) {
+                    waiting[d] -= 1;
+                    if waiting[d] == 0 {
+                        ready.insert(d);
+                    }
+                }
+            }
+        }
+    }
+    // Tasks not in the spec (a DAG changed since the run) keep their place at the end.
+    view.tasks
+        .sort_by_key(|t| rank.get(t.task_id.as_str()).copied().unwrap_or(usize::MAX));
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -68,7 +68,7 @@ async fn list(
                 vec![
                     v.dag_id.clone(),
                     v.run_id.clone(),
-                    v.run_type.clone(),
+                    table_run_type(v),
                     v.state.clone(),
                     v.logical_date.clone(),
                     table::opt(&v.start),
@@ -188,4 +188,17 @@ pub async fn wait_for_runs(
     let mut out: Vec<RunRecord> = done.into_values().collect();
     out.sort_by_key(|r| (r.logical_date, r.id));
     Ok(out)
+}
+
+/// The run type a table shows: `test` for a run `cambium dags test` made (its id starts
+/// with `test__`; in JSON its `run_type` stays `manual`, one of the documented values).
+pub fn table_run_type(v: &RunView) -> String {
+    if v.run_type == "manual"
+        && v.run_id
+            .starts_with(cambium_scheduler::runs::TEST_RUN_PREFIX)
+    {
+        "test".to_string()
+    } else {
+        v.run_type.clone()
+    }
 }
