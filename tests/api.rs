@@ -496,9 +496,6 @@ fn openapi_metrics_assets_and_import_errors() {
 #[test]
 fn models_promote_and_predict() {
     let env = hello_env();
-    env.command(&["examples", "wine-warehouse"])
-        .output()
-        .expect("seed");
     env.train_two_wine_versions();
     let s = env.standalone();
     let op = Api::new(&s, Some(token_for(&env, "otto", "op")));

@@ -36,6 +36,23 @@ fn query_f64(path: &Path, sql: &str) -> Vec<f64> {
 }
 
 #[test]
+fn wine_warehouse_lands_batches_in_order_through_n() {
+    let env = Env::new();
+    let empty = env.json(&["examples", "wine-warehouse", "--through", "0"], 0);
+    assert_eq!(empty["batches"], json!({"1": 0, "2": 0, "3": 0, "4": 0}));
+    assert_eq!(empty["inserted"], json!([]));
+    let one = env.json(&["examples", "wine-warehouse", "--through", "1"], 0);
+    assert_eq!(one["inserted"], json!([1]));
+    assert_eq!(one["batches"], json!({"1": 1000, "2": 0, "3": 0, "4": 0}));
+    let three = env.json(&["examples", "wine-warehouse", "--through", "3"], 0);
+    assert_eq!(three["inserted"], json!([2, 3]), "{three}");
+    let out = env.run(&["examples", "wine-warehouse", "--through", "5"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--through"), "{err}");
+}
+
+#[test]
 fn wine_warehouse_seeds_four_batches_once() {
     let env = Env::new();
     let first = env.json(&["examples", "wine-warehouse"], 0);

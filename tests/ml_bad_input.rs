@@ -110,8 +110,63 @@ fn references_to_unknown_tasks_are_import_errors() {
 }
 
 #[test]
+fn a_column_with_no_value_is_reported_as_missing_not_as_a_type() {
+    // Batch 4 of the warehouse has alcohol NULL in every row; the reader can only guess
+    // the empty column's type. The validator says what is wrong: the values are missing.
+    let env = Env::new();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("dags");
+    let schema = std::fs::read_to_string(repo.join("wine_quality.schema.json")).expect("schema");
+    env.write_dag("wine.schema.json", &schema);
+    env.write_dag(
+        "nulls.rhai",
+        &dag(
+            "nulls",
+            r#"let q = d.query("q", #{ conn: "warehouse", sql: "SELECT * FROM wine_quality WHERE batch = 4", to: "parquet" });
+seed >> q;
+let s = d.example_gen("s", #{ input: q, hash_keys: ["wine_id"] });
+let st = d.statistics_gen("st", #{ input: s });
+let sc = d.schema_gen("sc", #{ schema_file: "wine.schema.json" });
+d.example_validator("v", #{ statistics: st, schema: sc });"#,
+        ),
+    );
+    let log = failed_log(&env, "nulls", "v");
+    assert!(
+        log.contains("[low_presence] alcohol: every value is missing"),
+        "{log}"
+    );
+    assert!(!log.contains("wrong_type"), "{log}");
+}
+
+#[test]
+fn a_bad_watermark_names_the_column() {
+    let env = Env::new();
+    env.write_dag(
+        "wm.rhai",
+        &[
+            dag(
+                "wm_missing",
+                r#"let q = d.query("q", #{ conn: "warehouse", sql: "SELECT wine_id FROM wine_quality", watermark: "batch", to: "parquet" });
+seed >> q;"#,
+            ),
+            dag(
+                "wm_injection",
+                r#"let q = d.query("q", #{ conn: "warehouse", sql: "SELECT * FROM wine_quality", watermark: "batch; DROP TABLE wine_quality", to: "parquet" });
+seed >> q;"#,
+            ),
+        ]
+        .join("\n"),
+    );
+    let log = failed_log(&env, "wm_missing", "q");
+    assert!(log.contains("column 'batch'"), "{log}");
+    assert!(log.contains("wine_id"), "{log}");
+    let log = failed_log(&env, "wm_injection", "q");
+    assert!(log.contains("not a plain column name"), "{log}");
+}
+
+#[test]
 fn a_model_that_cannot_be_loaded_fails_clearly_and_production_stays() {
     let env = Env::new().with_repo_dags();
+    env.json(&["examples", "wine-warehouse", "--through", "1"], 0);
     let run = env.json(&["dags", "test", "wine_quality_ct"], 0);
     assert_eq!(task(&run, "deploy")["output"]["version"], 1);
     let show = env.json(&["models", "show", "wine_quality"], 0);
@@ -130,16 +185,8 @@ fn a_model_that_cannot_be_loaded_fails_clearly_and_production_stays() {
 
     // A run whose evaluation must compare with the broken production model fails there,
     // and deploy never moves the alias.
-    let run = env.json(
-        &[
-            "dags",
-            "test",
-            "wine_quality_ct",
-            "--conf",
-            r#"{"last_batch": 2}"#,
-        ],
-        1,
-    );
+    env.json(&["examples", "wine-warehouse", "--through", "2"], 0);
+    let run = env.json(&["dags", "test", "wine_quality_ct"], 1);
     assert_eq!(task(&run, "evaluate")["state"], "failed", "{run}");
     assert_eq!(task(&run, "deploy")["state"], "upstream_failed");
     let show = env.json(&["models", "show", "wine_quality"], 0);

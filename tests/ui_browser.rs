@@ -754,7 +754,6 @@ async fn promote_a_model_version_from_its_page() {
     // Two trainings, as in the continuous-training tour: v1, then v2 on new data, which
     // takes production.
     let env = Env::new().with_repo_dags();
-    cambium_ok(&env, &["examples", "wine-warehouse"]);
     env.train_two_wine_versions();
     for dag in ["wine_quality_ct", "retrain_shell", "fan_out"] {
         cambium_ok(&env, &["dags", "pause", dag]);

@@ -17,6 +17,11 @@
 //! the bytes of [`SHUFFLE_SEED`] followed by the wine id as 8 little-endian bytes (ties,
 //! which do not happen on this data, by wine id). No random number generator is involved.
 //!
+//! Batches arrive in order: `--through N` lands batches 1 to N (all four by default;
+//! `--through 0` only creates the empty table), so a run of the example DAG sees new data the
+//! way a warehouse receives it, and its `watermark` on `batch` takes only what arrived since
+//! the last successful run.
+//!
 //! The command is idempotent: it creates the table if it does not exist and inserts a batch
 //! only when no row of that batch is there, one `BEGIN IMMEDIATE` transaction per batch (so
 //! two concurrent calls cannot both insert a batch).
@@ -41,6 +46,10 @@ pub enum ExamplesCommand {
         /// configuration, sqlite://<home>/warehouse.db unless configured].
         #[arg(long)]
         url: Option<String>,
+        /// Land batches 1 to N, as data arriving in order (0: only create the empty table).
+        #[arg(long, value_name = "N", default_value_t = 4,
+              value_parser = clap::value_parser!(i64).range(0..=4))]
+        through: i64,
     },
 }
 
@@ -85,7 +94,9 @@ const BATCH_NOTES: [&str; 4] = [
 
 pub async fn run(global: Global, command: ExamplesCommand) -> CmdResult<i32> {
     match command {
-        ExamplesCommand::WineWarehouse { url } => wine_warehouse(&global, url).await,
+        ExamplesCommand::WineWarehouse { url, through } => {
+            wine_warehouse(&global, url, through).await
+        }
     }
 }
 
@@ -103,9 +114,11 @@ struct Summary {
     table: &'static str,
     batches: BTreeMap<String, i64>,
     inserted: Vec<i64>,
+    /// Batches 1 to this one were asked for.
+    through: i64,
 }
 
-async fn wine_warehouse(global: &Global, url: Option<String>) -> CmdResult<i32> {
+async fn wine_warehouse(global: &Global, url: Option<String>, through: i64) -> CmdResult<i32> {
     let url = match url {
         Some(url) => url,
         None => {
@@ -124,7 +137,7 @@ async fn wine_warehouse(global: &Global, url: Option<String>) -> CmdResult<i32> 
     let masked = cambium_config::mask_url(&url);
     let batches = batches(load_wines()?);
     let mut conn = open(&url, &masked).await?;
-    let result = seed(&mut conn, &batches).await;
+    let result = seed(&mut conn, &batches, through).await;
     let _ = conn.close().await;
     let (inserted, counts) =
         result.map_err(|e| CliError::failed(format!("cannot seed {TABLE} in {masked}: {e}")))?;
@@ -137,6 +150,7 @@ async fn wine_warehouse(global: &Global, url: Option<String>) -> CmdResult<i32> 
             .map(|(batch, n)| (batch.to_string(), *n))
             .collect(),
         inserted,
+        through,
     };
     if global.output == Output::Json {
         let text = serde_json::to_string_pretty(&summary)
@@ -151,9 +165,10 @@ async fn wine_warehouse(global: &Global, url: Option<String>) -> CmdResult<i32> 
 fn print_summary(summary: &Summary, counts: &BTreeMap<i64, i64>) {
     if summary.inserted.is_empty() {
         outln!(
-            "{} in {} is already seeded; nothing inserted",
+            "{} in {}: nothing inserted (batches 1 to {} are there)",
             summary.table,
-            summary.url
+            summary.url,
+            summary.through
         );
     } else {
         let list: Vec<String> = summary.inserted.iter().map(i64::to_string).collect();
@@ -294,11 +309,12 @@ async fn open(url: &str, masked: &str) -> CmdResult<SqliteConnection> {
         .map_err(|e| CliError::usage(format!("cannot open the warehouse {masked}: {e}")))
 }
 
-/// Creates the table and inserts the missing batches; returns the batches inserted and the
+/// Creates the table and inserts the missing batches up to `through`; returns the batches inserted and the
 /// row count of every batch afterwards.
 async fn seed(
     conn: &mut SqliteConnection,
     batches: &[Vec<Wine>; 4],
+    through: i64,
 ) -> Result<(Vec<i64>, BTreeMap<i64, i64>), sqlx::Error> {
     let columns: Vec<String> = FEATURES.iter().map(|f| format!("{f} REAL")).collect();
     sqlx::query(&format!(
@@ -315,7 +331,7 @@ async fn seed(
         FEATURES.join(", ")
     );
     let mut inserted = Vec::new();
-    for (batch, rows) in (1i64..).zip(batches.iter()) {
+    for (batch, rows) in (1i64..=through).zip(batches.iter()) {
         let mut tx = conn.begin_with("BEGIN IMMEDIATE").await?;
         let present: i64 = sqlx::query(&format!(
             "SELECT EXISTS (SELECT 1 FROM {TABLE} WHERE batch = ?)"

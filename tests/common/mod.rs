@@ -367,11 +367,12 @@ impl Env {
             .and_then(|v| v["version"].as_i64())
     }
 
-    /// The continuous-training example twice on the repo's DAGs, as in the tour: version 1,
-    /// then version 2 on new data, which takes production.
+    /// The continuous-training example twice on the repo's DAGs, as in the tour: batch 1
+    /// arrives, version 1; batch 2 arrives, version 2 on it, which takes production.
     pub fn train_two_wine_versions(&self) {
-        for conf in ["{}", r#"{"last_batch": 2}"#] {
-            let run = self.json(&["dags", "test", "wine_quality_ct", "--conf", conf], 0);
+        for through in ["1", "2"] {
+            self.json(&["examples", "wine-warehouse", "--through", through], 0);
+            let run = self.json(&["dags", "test", "wine_quality_ct"], 0);
             assert_eq!(run["state"], "success", "{run}");
         }
         assert_eq!(self.production("wine_quality"), Some(2));

@@ -72,7 +72,27 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
         }
     };
     let mut produced = Produced::default();
+    // `watermark`: only the rows newer than what the last successful run took.
+    let watermark = match call.opt_str("watermark") {
+        None => None,
+        Some(column) => Some(Watermark::new(rt, call, url, column).await?),
+    };
+    let mut binds = binds;
+    let wrapped;
+    let sql = match &watermark {
+        Some(w) => {
+            wrapped = w.wrap(sql, &mut binds);
+            wrapped.as_str()
+        }
+        None => sql,
+    };
+    let mut newest: Option<Value> = None;
     match format {
+        None if watermark.is_some() => {
+            return Err(fail(
+                "option 'watermark' needs 'to': the rows are written to a Dataset that records the new watermark",
+            ));
+        }
         None => {
             let summary = cambium_data::query_to(url, sql, &binds, |_| Ok(()), BATCH_ROWS).await?;
             produced
@@ -84,8 +104,35 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
         }
         Some(format) => {
             let mut writer = TableWriter::new(format, &rt.scratch)?;
-            let summary =
-                cambium_data::query_to(url, sql, &binds, |t| writer.write(&t), BATCH_ROWS).await?;
+            let summary = cambium_data::query_to(
+                url,
+                sql,
+                &binds,
+                |t| {
+                    if let Some(w) = &watermark {
+                        newest = w.newest(&t, newest.take())?;
+                    }
+                    writer.write(&t)
+                },
+                BATCH_ROWS,
+            )
+            .await?;
+            if let (0, Some(w)) = (summary.rows, &watermark) {
+                produced.skipped = true;
+                produced.message = Some(match &w.previous {
+                    Some(prev) => format!(
+                        "no new rows: nothing has {} > {prev} (the watermark of the last successful run); skipped",
+                        w.column
+                    ),
+                    None => "no rows yet; skipped (a later run takes them when they arrive)".to_string(),
+                });
+                produced.result.insert(
+                    "watermark".into(),
+                    w.previous.clone().unwrap_or(Value::Null),
+                );
+                produced.result.insert("rows".into(), Value::from(0));
+                return Ok(produced);
+            }
             if summary.rows == 0 {
                 return Err(fail(format!(
                     "the query on connection '{conn}' returned no rows; nothing to write (check the SQL and its binds: {})",
@@ -102,12 +149,22 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
                 .iter()
                 .map(|(n, t)| json!([n, t.name()]))
                 .collect();
+            let mut props = json!({"rows": written.rows, "bytes": written.bytes, "format": format.name(), "columns": columns, "conn": conn});
+            if let Some(w) = &watermark {
+                props["watermark"] = json!({"column": w.column, "after": w.previous, "to": newest});
+                produced
+                    .result
+                    .insert("since".into(), w.previous.clone().unwrap_or(Value::Null));
+                produced
+                    .result
+                    .insert("watermark".into(), newest.clone().unwrap_or(Value::Null));
+            }
             produced.outputs.push(new_artifact(
                 "Dataset",
                 "dataset",
                 &written.uri,
                 &written.fingerprint,
-                json!({"rows": written.rows, "bytes": written.bytes, "format": format.name(), "columns": columns, "conn": conn}),
+                props,
             ));
             produced
                 .result
@@ -120,8 +177,146 @@ pub async fn query(rt: &Runtime, call: &Call) -> Result<Produced, OpError> {
                 .insert("rows".into(), Value::from(summary.rows));
         }
     }
-    produced.message = Some(format!("query returned {} rows", produced.result["rows"]));
+    produced.message = Some(match &watermark {
+        Some(w) => format!(
+            "query returned {} new rows ({} after {}, up to {})",
+            produced.result["rows"],
+            w.column,
+            w.previous
+                .as_ref()
+                .map_or("nothing yet".to_string(), ToString::to_string),
+            produced.result["watermark"]
+        ),
+        None => format!("query returned {} rows", produced.result["rows"]),
+    });
     Ok(produced)
+}
+
+/// How many of the DAG's latest successful runs are searched for the previous watermark.
+const WATERMARK_RUNS: i64 = 1000;
+
+/// The `watermark` option of `query`: a column of the result that grows as data arrives
+/// (a load id, a batch number, an ingestion time). A run takes only the rows whose value is
+/// above the highest one any successful run of this DAG took before, and records the
+/// highest value it took.
+struct Watermark {
+    column: String,
+    dialect: cambium_data::sql::Dialect,
+    /// The highest value a successful run of this DAG took; `None` before the first.
+    previous: Option<Value>,
+}
+
+impl Watermark {
+    async fn new(rt: &Runtime, call: &Call, url: &str, column: &str) -> Result<Self, OpError> {
+        let plain = column
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && column
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !plain {
+            return Err(fail(format!(
+                "option 'watermark': '{column}' is not a plain column name (letters, digits, _); name a column of the query's result"
+            )));
+        }
+        let dialect = cambium_data::sql::Dialect::of(url)?;
+        let runs = rt
+            .store
+            .list_runs(&cambium_store::RunFilter {
+                dag_id: Some(call.dag_id.clone()),
+                states: vec![cambium_dag::RunState::Success],
+                limit: Some(WATERMARK_RUNS),
+                ..Default::default()
+            })
+            .await?;
+        let mut previous: Option<Value> = None;
+        for run in runs.iter().filter(|r| r.run_id != call.run_id) {
+            for a in rt.store.artifacts_of_run(&call.dag_id, &run.run_id).await? {
+                let w = &a.properties["watermark"];
+                if a.task_id != call.task_id || a.kind != "Dataset" || w["column"] != column {
+                    continue;
+                }
+                previous = larger(previous, Some(w["to"].clone()).filter(|v| !v.is_null()));
+            }
+        }
+        Ok(Watermark {
+            column: column.to_string(),
+            dialect,
+            previous,
+        })
+    }
+
+    /// The SQL limited to rows above the previous watermark (the value is bound, never
+    /// spliced in).
+    fn wrap(&self, sql: &str, binds: &mut Vec<Value>) -> String {
+        let Some(prev) = &self.previous else {
+            return sql.to_string();
+        };
+        use cambium_data::sql::Dialect;
+        let quoted = match self.dialect {
+            Dialect::Mysql => format!("`{}`", self.column),
+            _ => format!("\"{}\"", self.column),
+        };
+        binds.push(prev.clone());
+        let placeholder = match self.dialect {
+            Dialect::Postgres => format!("${}", binds.len()),
+            _ => "?".to_string(),
+        };
+        let inner = sql.trim().trim_end_matches(';');
+        format!("SELECT * FROM ({inner}) AS cambium_new_rows WHERE {quoted} > {placeholder}")
+    }
+
+    /// The larger of `so_far` and the highest value of the column in `table`.
+    fn newest(
+        &self,
+        table: &Table,
+        so_far: Option<Value>,
+    ) -> Result<Option<Value>, cambium_data::Error> {
+        use cambium_ml::Column;
+        let Some(column) = table.column(&self.column) else {
+            return Err(cambium_data::Error::SqlColumn {
+                column: self.column.clone(),
+                problem: format!(
+                    "is not there, but option 'watermark' names it (the result has: {})",
+                    table.names().collect::<Vec<_>>().join(", ")
+                ),
+            });
+        };
+        let max =
+            match column {
+                Column::Int(v) => v.iter().flatten().max().map(|m| json!(m)),
+                Column::Float(v) => v
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .filter(|x| x.is_finite())
+                    .reduce(f64::max)
+                    .map(|m| json!(m)),
+                Column::Str(v) => v.iter().flatten().max().map(|m| json!(m)),
+                Column::Bool(_) => return Err(cambium_data::Error::SqlColumn {
+                    column: self.column.clone(),
+                    problem:
+                        "is bool; option 'watermark' needs a column that grows (a number, a time)"
+                            .into(),
+                }),
+            };
+        Ok(larger(so_far, max))
+    }
+}
+
+/// The larger of two watermark values (numbers by value, else strings by text).
+fn larger(a: Option<Value>, b: Option<Value>) -> Option<Value> {
+    match (a, b) {
+        (None, x) | (x, None) => x,
+        (Some(a), Some(b)) => {
+            let bigger = match (a.as_f64(), b.as_f64()) {
+                (Some(x), Some(y)) => y > x,
+                _ => b.as_str().unwrap_or_default() > a.as_str().unwrap_or_default(),
+            };
+            Some(if bigger { b } else { a })
+        }
+    }
 }
 
 /// `export`: copies the input Dataset (or Examples) to `store`/`path` in `format`, batch by
