@@ -219,7 +219,12 @@ async fn bench(url: &str, home: &std::path::Path) {
         .expect("user");
     let token = cambium_auth::new_secret();
     store
-        .create_api_token(user.id, &cambium_auth::secret_hash(&token), Utc::now())
+        .create_api_token(
+            user.id,
+            &cambium_auth::secret_hash(&token),
+            Utc::now(),
+            Utc::now() + chrono::TimeDelta::days(1),
+        )
         .await
         .expect("token");
     // Where the time goes: the store reads behind the pages, alone.

@@ -134,7 +134,6 @@ fn health_is_open_and_everything_else_needs_a_user() {
     for path in [
         "/api/v1/dags",
         "/api/v1/dags/hello",
-        "/api/v1/openapi.json",
         "/api/v1/models",
         "/api/v1/import-errors",
         "/metrics",
@@ -151,6 +150,8 @@ fn health_is_open_and_everything_else_needs_a_user() {
     assert_eq!(page.status, 303);
     assert_eq!(page.header("location"), Some("/login?next=%2Fdags%2Fhello"));
     assert_eq!(anonymous.get("/login").status, 200);
+    // The OpenAPI document is public by default ([web] public_openapi).
+    assert_eq!(anonymous.get("/api/v1/openapi.json").status, 200);
     assert_eq!(anonymous.get("/static/app.css").status, 200);
     // A wrong token is the same as none.
     let wrong = Api::new(&s, Some("not-a-token".into()));

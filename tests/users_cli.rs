@@ -87,8 +87,8 @@ fn create_list_token(env: &Env) {
         (&ada["name"], &ada["role"]),
         (&"ada".into(), &"admin".into())
     );
-    create(env, "bob", "viewer", "hunter2");
-    create(env, "carl", "op", "pw");
+    create(env, "bob", "viewer", "hunter2-long");
+    create(env, "carl", "op", "pw-at-least-8");
 
     let list = env.json(&["users", "list"], 0);
     let users = list.as_array().expect("array");
@@ -111,7 +111,10 @@ fn create_list_token(env: &Env) {
     }
 
     let token = env.json(&["users", "token", "bob"], 0);
-    assert_eq!(common::sorted_keys(&token), ["token", "user"]);
+    assert_eq!(
+        common::sorted_keys(&token),
+        ["expires", "id", "token", "user"]
+    );
     assert_eq!(token["user"], "bob");
     let secret = token["token"].as_str().expect("token").to_string();
     assert_eq!(secret.len(), 64, "{secret}");
@@ -132,9 +135,9 @@ fn create_list_token(env: &Env) {
             .expect("read")
             .expect("bob exists");
         assert!(bob.password_hash.starts_with("$argon2id$"));
-        assert!(cambium_auth::verify_password("hunter2", &bob.password_hash));
+        assert!(cambium_auth::verify_password("hunter2-long", &bob.password_hash));
         assert!(!cambium_auth::verify_password(
-            "hunter2\n",
+            "hunter2-long\n",
             &bob.password_hash
         ));
         let now = chrono::Utc::now();
@@ -161,7 +164,7 @@ fn create_list_token(env: &Env) {
             "--password-stdin",
             "--update",
         ],
-        "new one\r\n",
+        "new one, longer\r\n",
     );
     assert_code(&out, 0, "users create --update");
     let out = env.run(&["users", "create", "bob", "--role", "admin", "--update"]);
@@ -174,9 +177,9 @@ fn create_list_token(env: &Env) {
             .expect("read")
             .expect("bob exists");
         assert_eq!(bob.role, "admin");
-        assert!(cambium_auth::verify_password("new one", &bob.password_hash));
+        assert!(cambium_auth::verify_password("new one, longer", &bob.password_hash));
         assert!(!cambium_auth::verify_password(
-            "hunter2",
+            "hunter2-long",
             &bob.password_hash
         ));
         store.close().await;
@@ -204,7 +207,7 @@ fn an_empty_home_lists_no_users() {
 #[test]
 fn a_taken_name_is_refused_with_a_hint() {
     let env = Env::new();
-    create(&env, "ada", "admin", "first");
+    create(&env, "ada", "admin", "first-password");
     let out = run_with_stdin(
         &env,
         &[
@@ -284,6 +287,97 @@ fn the_password_must_come_from_stdin_and_not_be_empty() {
         stderr(&out)
     );
     assert_eq!(env.json(&["users", "list"], 0), serde_json::json!([]));
+}
+
+#[test]
+fn passwords_need_eight_characters() {
+    let env = Env::new();
+    let args = [
+        "users",
+        "create",
+        "ada",
+        "--role",
+        "admin",
+        "--password-stdin",
+    ];
+    for short in ["x\n", "1234567\n", "\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\n"] {
+        let out = run_with_stdin(&env, &args, short);
+        assert_code(&out, 2, "short password");
+        assert!(stderr(&out).contains("at least 8"), "{}", stderr(&out));
+    }
+    assert_eq!(env.json(&["users", "list"], 0), serde_json::json!([]));
+    create(&env, "ada", "admin", "12345678");
+    let out = run_with_stdin(
+        &env,
+        &["users", "create", "ada", "--update", "--password-stdin"],
+        "short\n",
+    );
+    assert_code(&out, 2, "short password on --update");
+    assert!(stderr(&out).contains("at least 8"), "{}", stderr(&out));
+}
+
+/// Seconds from now until an RFC 3339 time.
+fn secs_until(time: &Value) -> i64 {
+    let at = chrono::DateTime::parse_from_rfc3339(time.as_str().expect("a time")).expect("RFC 3339");
+    (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds()
+}
+
+#[test]
+fn tokens_expire_and_are_listed_and_revoked() {
+    let env = Env::new();
+    create(&env, "ada", "admin", "ada-password");
+    let month = env.json(&["users", "token", "ada", "--expires", "30d"], 0);
+    let default = env.json(&["users", "token", "ada"], 0);
+    let day = 86_400;
+    assert!((30 * day - 60..=30 * day).contains(&secs_until(&month["expires"])), "{month}");
+    assert!((90 * day - 60..=90 * day).contains(&secs_until(&default["expires"])), "{default}");
+
+    let list = env.json(&["users", "tokens", "ada"], 0);
+    let tokens = list.as_array().expect("array");
+    assert_eq!(tokens.len(), 2);
+    assert_eq!(
+        common::sorted_keys(&tokens[0]),
+        ["created", "expired", "expires", "id", "last_used", "user"]
+    );
+    assert_eq!(tokens[0]["id"], month["id"]);
+    assert_eq!(tokens[1]["id"], default["id"]);
+    assert_eq!(
+        (&tokens[0]["user"], &tokens[0]["expired"], &tokens[0]["last_used"]),
+        (&"ada".into(), &false.into(), &Value::Null)
+    );
+    let table = env.run(&["users", "tokens", "ada"]);
+    assert_code(&table, 0, "users tokens");
+    let secret = month["token"].as_str().expect("secret");
+    for shown in [list.to_string(), stdout(&table)] {
+        assert!(!shown.contains(secret), "a token's secret is shown: {shown}");
+    }
+    assert!(stdout(&table).contains("never"), "{}", stdout(&table));
+
+    let id = month["id"].as_i64().expect("id").to_string();
+    let revoked = env.json(&["users", "revoke-token", &id], 0);
+    assert_eq!(revoked["id"], month["id"]);
+    let left = env.json(&["users", "tokens", "ada"], 0);
+    assert_eq!(left.as_array().map(Vec::len), Some(1));
+    runtime().block_on(async {
+        let store = store(&env).await;
+        let now = chrono::Utc::now();
+        let hash = cambium_auth::secret_hash(secret);
+        assert_eq!(store.user_by_token(&hash, now).await.expect("lookup"), None);
+        let kept = cambium_auth::secret_hash(default["token"].as_str().expect("token"));
+        assert!(store.user_by_token(&kept, now).await.expect("lookup").is_some());
+    });
+    let out = env.run(&["users", "revoke-token", &id]);
+    assert_code(&out, 2, "revoking twice");
+    assert!(stderr(&out).contains("users tokens"), "{}", stderr(&out));
+
+    for bad in ["0s", "soon", "-1d"] {
+        let out = env.run(&["users", "token", "ada", "--expires", bad]);
+        assert_code(&out, 2, "bad --expires");
+        assert!(stderr(&out).contains("--expires"), "{}", stderr(&out));
+    }
+    std::fs::write(env.home.join("cambium.toml"), "[web]\ntoken_ttl = \"2d\"\n").expect("config");
+    let short = env.json(&["users", "token", "ada"], 0);
+    assert!((2 * day - 60..=2 * day).contains(&secs_until(&short["expires"])), "{short}");
 }
 
 #[test]

@@ -180,9 +180,20 @@ async fn bind(
 
 /// The web app over this context's store.
 fn web_app(ctx: &Ctx) -> CmdResult<Arc<cambium_ui::web::App>> {
+    let web = &ctx.config.web;
     let mut config = cambium_ui::web::WebConfig::new(ctx.home.clone());
     config.dags_folder = Some(ctx.global.dags.clone());
     config.secrets = ctx.secrets();
+    config.session_ttl = web.session_ttl;
+    config.secure_cookies = web.secure_cookies;
+    config.trusted_proxies = cambium_auth::TrustedProxies::parse(&web.trusted_proxies)
+        .map_err(|e| CliError::usage(format!("[web] trusted_proxies: {e}")))?;
+    config.header_read_timeout = web.header_read_timeout;
+    config.request_timeout = web.request_timeout;
+    config.max_connections = usize::try_from(web.max_connections).unwrap_or(usize::MAX);
+    config.public_metrics = web.public_metrics;
+    config.metrics_token = web.metrics_token.as_ref().map(|t| t.expose().to_string());
+    config.public_openapi = web.public_openapi;
     cambium_ui::web::App::new(ctx.store.clone(), config)
         .map_err(|e| CliError::failed(format!("cannot start the web server: {e}")))
 }

@@ -1,15 +1,18 @@
-//! `cambium users create | token | list | delete`: the users of the web UI and the API.
+//! `cambium users create | token | tokens | revoke-token | list | delete`: the users of the
+//! web UI and the API, and their API tokens.
 //!
 //! Passwords come only from stdin (`--password-stdin`), never from the command line, where
-//! `ps` and the shell history would show them. A token is printed once and only its hash is
-//! stored; no output ever shows a password hash.
+//! `ps` and the shell history would show them, and have at least 8 characters; changing one
+//! signs that user out everywhere. A token is printed once and only its hash is stored; it
+//! expires (`--expires`, default `[web] token_ttl`). No output ever shows a password hash or
+//! a token's secret after its creation.
 
 use crate::context::Ctx;
 use crate::error::{CliError, CmdResult};
 use crate::table;
 use cambium_auth::{hash_password, new_secret, secret_hash, Role};
-use cambium_ui::UserView;
-use chrono::Utc;
+use cambium_ui::{TokenView, UserView};
+use chrono::{DateTime, Utc};
 use clap::builder::{PossibleValuesParser, TypedValueParser};
 use clap::Subcommand;
 use serde::Serialize;
@@ -44,6 +47,20 @@ pub enum UsersCommand {
     Token {
         /// The user the token signs in as.
         name: String,
+        /// How long the token is valid, e.g. 30d, 12h, 1w (default: [web] token_ttl in
+        /// cambium.toml, 90d unless set).
+        #[arg(long, value_name = "DURATION")]
+        expires: Option<String>,
+    },
+    /// A user's API tokens: id, creation, expiry and last use (never the secrets).
+    Tokens {
+        /// The user whose tokens to list.
+        name: String,
+    },
+    /// Revokes an API token by its id (from `users tokens NAME`): it signs no one in any more.
+    RevokeToken {
+        /// The token's id.
+        id: i64,
     },
     /// Every user with role and creation time.
     List,
@@ -60,10 +77,13 @@ fn role_parser() -> impl TypedValueParser<Value = Role> {
     PossibleValuesParser::new(Role::ALL.map(Role::as_str)).try_map(|s| s.parse::<Role>())
 }
 
+/// `users token NAME --output json`: the new token, the only time its secret is shown.
 #[derive(Debug, Serialize)]
-struct TokenView<'a> {
+struct NewTokenView<'a> {
+    id: i64,
     user: &'a str,
     token: &'a str,
+    expires: String,
 }
 
 pub async fn run(ctx: Ctx, command: UsersCommand) -> CmdResult<i32> {
@@ -74,7 +94,9 @@ pub async fn run(ctx: Ctx, command: UsersCommand) -> CmdResult<i32> {
             password_stdin,
             update,
         } => create(&ctx, &name, role, password_stdin, update).await,
-        UsersCommand::Token { name } => token(&ctx, &name).await,
+        UsersCommand::Token { name, expires } => token(&ctx, &name, expires.as_deref()).await,
+        UsersCommand::Tokens { name } => tokens(&ctx, &name).await,
+        UsersCommand::RevokeToken { id } => revoke_token(&ctx, id).await,
         UsersCommand::List => list(&ctx).await,
         UsersCommand::Delete { name } => delete(&ctx, &name).await,
     }
@@ -130,12 +152,11 @@ fn read_password(name: &str) -> CmdResult<String> {
         .strip_suffix('\n')
         .map(|l| l.strip_suffix('\r').unwrap_or(l))
         .unwrap_or(&line);
-    if password.is_empty() {
-        return Err(CliError::usage(
-            "the password read from stdin is empty; pipe a non-empty password (one line) \
-             into --password-stdin",
-        ));
-    }
+    cambium_auth::check_new_password(password).map_err(|e| {
+        CliError::usage(format!(
+            "{e} (the password is the first line read from stdin by --password-stdin)"
+        ))
+    })?;
     Ok(password.to_string())
 }
 
@@ -162,10 +183,14 @@ async fn create(
             }
             if password_stdin {
                 let phc = hash(&read_password(name)?)?;
-                ctx.store
+                let ended = ctx
+                    .store
                     .set_user_password(name, &phc)
                     .await
                     .map_err(store_error)?;
+                if ended > 0 {
+                    eprintln!("signed '{name}' out of {ended} session(s) on the web UI");
+                }
             }
             if let Some(role) = role {
                 ctx.store
@@ -203,28 +228,105 @@ async fn create(
     Ok(0)
 }
 
-async fn token(ctx: &Ctx, name: &str) -> CmdResult<i32> {
+/// `--expires`, else `[web] token_ttl`, as a time from now.
+fn token_expiry(ctx: &Ctx, expires: Option<&str>, now: DateTime<Utc>) -> CmdResult<DateTime<Utc>> {
+    let ttl = match expires {
+        Some(text) => cambium_dag::parse_duration(text)
+            .map_err(|e| CliError::usage(format!("--expires: {e}")))?,
+        None => ctx.config.web.token_ttl,
+    };
+    if ttl.is_zero() {
+        return Err(CliError::usage(
+            "--expires must be longer than 0s; write e.g. --expires 30d",
+        ));
+    }
+    chrono::TimeDelta::from_std(ttl)
+        .ok()
+        .and_then(|ttl| now.checked_add_signed(ttl))
+        .ok_or_else(|| CliError::usage("--expires is too far in the future; write e.g. --expires 365d"))
+}
+
+async fn token(ctx: &Ctx, name: &str, expires: Option<&str>) -> CmdResult<i32> {
     let user = ctx
         .store
         .user_by_name(name)
         .await?
         .ok_or_else(|| unknown_user(name))?;
+    let now = Utc::now();
+    let expires_at = token_expiry(ctx, expires, now)?;
     let token = new_secret();
-    ctx.store
-        .create_api_token(user.id, &secret_hash(&token), Utc::now())
+    let id = ctx
+        .store
+        .create_api_token(user.id, &secret_hash(&token), now, expires_at)
         .await?;
+    let expires = cambium_ui::time(expires_at);
     if ctx.json() {
-        ctx.print_json(&TokenView {
+        ctx.print_json(&NewTokenView {
+            id,
             user: &user.name,
             token: &token,
+            expires,
         })?;
     } else {
         // Alone on stdout, so `TOKEN=$(cambium users token NAME)` works.
         outln!("{token}");
         eprintln!(
-            "this API token of '{}' is shown only now; send it as `Authorization: Bearer <token>`",
+            "this API token (id {id}) of '{}' is shown only now and expires {expires}; send it \
+             as `Authorization: Bearer <token>`; `cambium users revoke-token {id}` revokes it",
             user.name
         );
+    }
+    Ok(0)
+}
+
+async fn tokens(ctx: &Ctx, name: &str) -> CmdResult<i32> {
+    let user = ctx
+        .store
+        .user_by_name(name)
+        .await?
+        .ok_or_else(|| unknown_user(name))?;
+    let now = Utc::now();
+    let views: Vec<TokenView> = ctx
+        .store
+        .api_tokens_of(user.id)
+        .await?
+        .iter()
+        .map(|t| TokenView::new(t, now))
+        .collect();
+    if ctx.json() {
+        ctx.print_json(&views)?;
+        return Ok(0);
+    }
+    let rows: Vec<Vec<String>> = views
+        .iter()
+        .map(|t| {
+            vec![
+                t.id.to_string(),
+                t.created.clone(),
+                if t.expired {
+                    format!("{} (expired)", t.expires)
+                } else {
+                    t.expires.clone()
+                },
+                t.last_used.clone().unwrap_or_else(|| "never".to_string()),
+            ]
+        })
+        .collect();
+    table::print(&["id", "created", "expires", "last_used"], &rows);
+    Ok(0)
+}
+
+async fn revoke_token(ctx: &Ctx, id: i64) -> CmdResult<i32> {
+    let Some(token) = ctx.store.api_token(id).await? else {
+        return Err(CliError::usage(format!(
+            "there is no API token {id}; `cambium users tokens NAME` lists a user's tokens"
+        )));
+    };
+    ctx.store.delete_api_token(id).await?;
+    if ctx.json() {
+        ctx.print_json(&TokenView::new(&token, Utc::now()))?;
+    } else {
+        outln!("API token {id} of '{}' revoked", token.user);
     }
     Ok(0)
 }

@@ -168,6 +168,37 @@ impl From<&UserRecord> for UserView {
     }
 }
 
+/// An API token as `users tokens NAME` and `GET /api/v1/users/{name}/tokens` list it: never
+/// its secret (shown once, when made) nor its hash.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    /// What `users revoke-token ID` and `DELETE /api/v1/users/{name}/tokens/{id}` take.
+    pub id: i64,
+    /// The user it signs in as.
+    pub user: String,
+    pub created: String,
+    /// From then on the token is refused.
+    pub expires: String,
+    /// True once `expires` has passed.
+    pub expired: bool,
+    /// When it was last used (to the minute); null if never.
+    pub last_used: Option<String>,
+}
+
+impl TokenView {
+    /// The view of a stored token as of `now`.
+    pub fn new(t: &cambium_store::ApiTokenRecord, now: DateTime<Utc>) -> Self {
+        TokenView {
+            id: t.id,
+            user: t.user.clone(),
+            created: time(t.created_at),
+            expires: time(t.expires_at),
+            expired: t.expires_at <= now,
+            last_used: t.last_used_at.map(time),
+        }
+    }
+}
+
 /// `dags backfill --wait`.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BackfillView {

@@ -3,7 +3,9 @@
 //! - `CAMBIUM_CONN_<NAME>=<url>`: adds or replaces connection `<name>` (lower-cased);
 //! - `CAMBIUM_STORE_<NAME>=<url>`: adds or replaces store `<name>` (lower-cased);
 //! - `CAMBIUM_SCHEDULER__<KEY>=<value>`: sets `[scheduler] <key>`; an unknown key is an error;
-//! - `CAMBIUM_POOLS__<NAME>=<slots>`: sets pool `<name>` (lower-cased).
+//! - `CAMBIUM_POOLS__<NAME>=<slots>`: sets pool `<name>` (lower-cased);
+//! - `CAMBIUM_WEB__<KEY>=<value>`: sets `[web] <key>` (a list is comma-separated); an unknown
+//!   key is an error.
 //!
 //! Every other variable (`CAMBIUM_HOME`, `CAMBIUM_DAGS_FOLDER`, `CAMBIUM_DATABASE_URL`, the
 //! task protocol's `CAMBIUM_TASK_ID`, …) is left to its owner and ignored here.
@@ -11,7 +13,7 @@
 use std::time::Duration;
 
 use crate::error::{ConfigError, Result};
-use crate::model::{Config, SchedulerConfig, SCHEDULER_KEYS};
+use crate::model::{Config, SchedulerConfig, WebConfig, SCHEDULER_KEYS, WEB_KEYS};
 use crate::secret::Secret;
 use crate::suggest::did_you_mean;
 
@@ -19,6 +21,7 @@ const CONN_PREFIX: &str = "CAMBIUM_CONN_";
 const STORE_PREFIX: &str = "CAMBIUM_STORE_";
 const SCHEDULER_PREFIX: &str = "CAMBIUM_SCHEDULER__";
 const POOLS_PREFIX: &str = "CAMBIUM_POOLS__";
+const WEB_PREFIX: &str = "CAMBIUM_WEB__";
 
 /// Applies the `CAMBIUM_*` variables among `vars` to `config`. Later duplicates win.
 pub(crate) fn overlay(config: &mut Config, vars: &[(String, String)]) -> Result<()> {
@@ -40,6 +43,8 @@ pub(crate) fn overlay(config: &mut Config, vars: &[(String, String)]) -> Result<
         } else if let Some(key) = var.strip_prefix(SCHEDULER_PREFIX) {
             set_scheduler_key(&mut config.scheduler, &key.to_ascii_lowercase(), value)
                 .map_err(err)?;
+        } else if let Some(key) = var.strip_prefix(WEB_PREFIX) {
+            set_web_key(&mut config.web, &key.to_ascii_lowercase(), value).map_err(err)?;
         }
     }
     Ok(())
@@ -76,6 +81,38 @@ fn set_scheduler_key(s: &mut SchedulerConfig, key: &str, value: &str) -> Result<
             return Err(format!(
                 "unknown [scheduler] key '{other}'{hint}; known keys: {}",
                 SCHEDULER_KEYS.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn set_web_key(w: &mut WebConfig, key: &str, value: &str) -> Result<(), String> {
+    match key {
+        "secure_cookies" => w.secure_cookies = parse_bool(value)?,
+        "trusted_proxies" => {
+            w.trusted_proxies = value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        }
+        "session_ttl" => w.session_ttl = parse_duration(value)?,
+        "token_ttl" => w.token_ttl = parse_duration(value)?,
+        "header_read_timeout" => w.header_read_timeout = parse_duration(value)?,
+        "request_timeout" => w.request_timeout = parse_duration(value)?,
+        "max_connections" => w.max_connections = parse_u32(value)?,
+        "public_metrics" => w.public_metrics = parse_bool(value)?,
+        "metrics_token" => w.metrics_token = Some(Secret::new(value)).filter(|_| !value.is_empty()),
+        "public_openapi" => w.public_openapi = parse_bool(value)?,
+        other => {
+            let hint = did_you_mean(other, &WEB_KEYS)
+                .map(|k| format!(" (did you mean CAMBIUM_WEB__{}?)", k.to_ascii_uppercase()))
+                .unwrap_or_default();
+            return Err(format!(
+                "unknown [web] key '{other}'{hint}; known keys: {}",
+                WEB_KEYS.join(", ")
             ));
         }
     }

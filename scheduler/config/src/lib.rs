@@ -1,7 +1,7 @@
 //! Cambium's configuration: `<home>/cambium.toml` overlaid with `CAMBIUM_*` environment
 //! variables, typed, validated and documented (`docs/configuration.md`).
 //!
-//! This crate owns the `[scheduler]` knobs, `[pools]`, named `[connections]` (secret URLs) and
+//! This crate owns the `[scheduler]` knobs, the `[web]` server's settings, `[pools]`, named `[connections]` (secret URLs) and
 //! object `[stores]`, and `database_url`. It reads one file and takes the environment as a
 //! parameter, so tests inject it; [`Config::from_env_and_home`] reads the real one. Secrets
 //! are wrapped in [`Secret`], which prints with its password masked.
@@ -20,7 +20,7 @@ mod validate;
 use std::path::Path;
 
 pub use error::{ConfigError, Result};
-pub use model::{Config, SchedulerConfig, ARTIFACTS_STORE, WAREHOUSE_CONN};
+pub use model::{Config, SchedulerConfig, WebConfig, ARTIFACTS_STORE, WAREHOUSE_CONN};
 pub use secret::{mask_url, Secret};
 
 /// The configuration file's name inside the home folder.

@@ -22,6 +22,8 @@ pub struct Config {
     pub database_url: Option<Secret>,
     /// `[scheduler]`: the scheduler's knobs.
     pub scheduler: SchedulerConfig,
+    /// `[web]`: the web server's sign-in, cookie, timeout and exposure settings.
+    pub web: WebConfig,
     /// `[pools]`: pool name -> slots. The `default` pool has `scheduler.default_pool_slots`
     /// unless listed here. Env: `CAMBIUM_POOLS__<NAME>=<slots>`.
     pub pools: HashMap<String, u32>,
@@ -41,6 +43,7 @@ impl Default for Config {
         Config {
             database_url: None,
             scheduler: SchedulerConfig::default(),
+            web: WebConfig::default(),
             pools: HashMap::new(),
             connections: BTreeMap::new(),
             stores: BTreeMap::new(),
@@ -164,6 +167,73 @@ pub(crate) const SCHEDULER_KEYS: [&str; 7] = [
     "scheduler_dead_after",
     "paused_on_create",
     "parse_timeout",
+];
+
+/// `[web]`: how the web server (`standalone`, `webserver`) signs people in and protects
+/// itself. Env: `CAMBIUM_WEB__<KEY>` (lists comma-separated).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Mark the session cookie `Secure` and name it `__Host-cambium_session`: set it when
+    /// browsers reach the server over HTTPS. Default false.
+    pub secure_cookies: bool,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client
+    /// and whose `X-Forwarded-Proto: https` makes the cookie secure. Default none.
+    pub trusted_proxies: Vec<String>,
+    /// How long a sign-in lasts. Default `"12h"`.
+    #[serde(deserialize_with = "duration")]
+    pub session_ttl: Duration,
+    /// How long a new API token is valid unless `users token --expires` says otherwise.
+    /// Default `"90d"`.
+    #[serde(deserialize_with = "duration")]
+    pub token_ttl: Duration,
+    /// A client must send a request's headers within this time. Default `"10s"`.
+    #[serde(deserialize_with = "duration")]
+    pub header_read_timeout: Duration,
+    /// A request (body included) must be answered within this time, else 408; streamed
+    /// answers (logs) are not cut. Default `"60s"`.
+    #[serde(deserialize_with = "duration")]
+    pub request_timeout: Duration,
+    /// Connections served at once; further clients wait to be accepted. Default 512.
+    pub max_connections: u32,
+    /// Serve `/metrics` to anyone, without a token. Default false.
+    pub public_metrics: bool,
+    /// A token (secret) that Prometheus may send as `Authorization: Bearer` for `/metrics`
+    /// alone. Default none.
+    pub metrics_token: Option<Secret>,
+    /// Serve `/api/v1/openapi.json` to anyone, without a token. Default true.
+    pub public_openapi: bool,
+}
+
+impl Default for WebConfig {
+    fn default() -> WebConfig {
+        WebConfig {
+            secure_cookies: false,
+            trusted_proxies: Vec::new(),
+            session_ttl: Duration::from_secs(12 * 3600),
+            token_ttl: Duration::from_secs(90 * 24 * 3600),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            public_metrics: false,
+            metrics_token: None,
+            public_openapi: true,
+        }
+    }
+}
+
+/// The keys of `[web]`, for env overlays and suggestions.
+pub(crate) const WEB_KEYS: [&str; 10] = [
+    "secure_cookies",
+    "trusted_proxies",
+    "session_ttl",
+    "token_ttl",
+    "header_read_timeout",
+    "request_timeout",
+    "max_connections",
+    "public_metrics",
+    "metrics_token",
+    "public_openapi",
 ];
 
 fn duration<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Duration, D::Error> {

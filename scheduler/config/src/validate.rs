@@ -31,6 +31,7 @@ pub(crate) fn problems(config: &Config) -> Vec<String> {
             format_duration(s.heartbeat)
         ));
     }
+    out.extend(web_problems(&config.web));
     let mut pools: Vec<&String> = config.pools.keys().collect();
     pools.sort();
     for name in pools {
@@ -58,6 +59,65 @@ pub(crate) fn problems(config: &Config) -> Vec<String> {
         }
     }
     out
+}
+
+/// The fewest characters of `[web] metrics_token`.
+const MIN_METRICS_TOKEN_CHARS: usize = 16;
+
+fn web_problems(w: &crate::model::WebConfig) -> Vec<String> {
+    let mut out = Vec::new();
+    for (key, value, default) in [
+        ("session_ttl", w.session_ttl, "\"12h\""),
+        ("token_ttl", w.token_ttl, "\"90d\""),
+        ("header_read_timeout", w.header_read_timeout, "\"10s\""),
+        ("request_timeout", w.request_timeout, "\"60s\""),
+    ] {
+        if value.is_zero() {
+            out.push(format!(
+                "[web] {key} must be longer than 0s (default {default})"
+            ));
+        }
+    }
+    if w.max_connections == 0 {
+        out.push("[web] max_connections must be at least 1 (default 512)".to_string());
+    }
+    for entry in &w.trusted_proxies {
+        if !is_ip_range(entry) {
+            out.push(format!(
+                "[web] trusted_proxies: '{entry}' is not an address or CIDR range; write e.g. \
+                 \"127.0.0.1\", \"10.0.0.0/8\" or \"fd00::/8\""
+            ));
+        }
+    }
+    if let Some(token) = &w.metrics_token {
+        if token.expose().chars().count() < MIN_METRICS_TOKEN_CHARS {
+            out.push(format!(
+                "[web] metrics_token must have at least {MIN_METRICS_TOKEN_CHARS} characters; \
+                 make one with e.g. `openssl rand -hex 32`"
+            ));
+        }
+        if w.public_metrics {
+            out.push(
+                "[web] public_metrics = true serves /metrics to anyone, so metrics_token would \
+                 never be asked for; set one or the other"
+                    .to_string(),
+            );
+        }
+    }
+    out
+}
+
+/// `addr` or `addr/prefix` with an IPv4 or IPv6 address and a prefix that fits it.
+fn is_ip_range(text: &str) -> bool {
+    let (addr, prefix) = match text.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (text, None),
+    };
+    let Ok(ip) = addr.trim().parse::<std::net::IpAddr>() else {
+        return false;
+    };
+    let max = if ip.to_canonical().is_ipv4() { 32 } else { 128 };
+    prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= max))
 }
 
 /// The URL's scheme if it has the form `scheme:rest` with a non-empty rest.

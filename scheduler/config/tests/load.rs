@@ -338,3 +338,88 @@ fn bad_names_are_rejected() {
         "{text}"
     );
 }
+
+#[test]
+fn the_web_section() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let w = load(dir.path(), &[]).expect("defaults").web;
+    assert!(!w.secure_cookies && !w.public_metrics && w.public_openapi);
+    assert!(w.trusted_proxies.is_empty() && w.metrics_token.is_none());
+    assert_eq!(w.session_ttl, Duration::from_secs(12 * 3600));
+    assert_eq!(w.token_ttl, Duration::from_secs(90 * 86400));
+    assert_eq!(w.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(w.request_timeout, Duration::from_secs(60));
+    assert_eq!(w.max_connections, 512);
+
+    let dir = home_with(
+        r#"
+[web]
+secure_cookies = true
+trusted_proxies = ["127.0.0.1", "10.0.0.0/8"]
+token_ttl = "30d"
+header_read_timeout = "2s"
+metrics_token = "prometheus-scrape-token-1234"
+public_openapi = false
+"#,
+    );
+    let vars = env(&[
+        ("CAMBIUM_WEB__REQUEST_TIMEOUT", "5s"),
+        ("CAMBIUM_WEB__MAX_CONNECTIONS", "7"),
+        ("CAMBIUM_WEB__TRUSTED_PROXIES", "::1, 192.0.2.0/24"),
+    ]);
+    let w = load(dir.path(), &vars).expect("web").web;
+    assert!(w.secure_cookies && !w.public_openapi);
+    assert_eq!(w.trusted_proxies, ["::1", "192.0.2.0/24"]);
+    assert_eq!(w.token_ttl, Duration::from_secs(30 * 86400));
+    assert_eq!(w.header_read_timeout, Duration::from_secs(2));
+    assert_eq!(w.request_timeout, Duration::from_secs(5));
+    assert_eq!(w.max_connections, 7);
+    assert_eq!(
+        w.metrics_token.as_ref().map(Secret::expose),
+        Some("prometheus-scrape-token-1234")
+    );
+    assert!(!format!("{w:?}").contains("prometheus-scrape"));
+
+    let err = load(dir.path(), &env(&[("CAMBIUM_WEB__SECURE_COOKIE", "true")]))
+        .expect_err("unknown env key");
+    assert!(
+        err.to_string()
+            .contains("did you mean CAMBIUM_WEB__SECURE_COOKIES"),
+        "{err}"
+    );
+
+    let dir = home_with(
+        r#"
+[web]
+trusted_proxies = ["proxy.local", "10.0.0.0/40"]
+request_timeout = "0s"
+max_connections = 0
+metrics_token = "short"
+public_metrics = true
+"#,
+    );
+    let err = load(dir.path(), &[]).expect_err("invalid web");
+    let ConfigError::Invalid { problems, .. } = &err else {
+        panic!("unexpected {err:?}")
+    };
+    assert_eq!(problems.len(), 6, "{problems:?}");
+    let text = err.to_string();
+    for wanted in [
+        "[web] request_timeout must be longer than 0s",
+        "[web] max_connections must be at least 1",
+        "'proxy.local' is not an address or CIDR range",
+        "'10.0.0.0/40' is not an address or CIDR range",
+        "metrics_token must have at least 16 characters",
+        "set one or the other",
+    ] {
+        assert!(text.contains(wanted), "{wanted}: {text}");
+    }
+    assert!(!text.contains("short"), "secret leaked: {text}");
+
+    let dir = home_with("[web]\nsecure_cookie = true\n");
+    let err = load(dir.path(), &[]).expect_err("typo");
+    assert!(
+        err.to_string().contains("did you mean 'secure_cookies'"),
+        "{err}"
+    );
+}

@@ -45,4 +45,4 @@ pub use ml_records::*;
 pub use overview::{DagHead, RunBrief, TaskCell, TaskSummary};
 pub use records::*;
 pub use store::{Backend, Store};
-pub use users::{SessionRecord, UserRecord, LAST_USED_GRANULARITY};
+pub use users::{ApiTokenRecord, SessionRecord, UserRecord, LAST_USED_GRANULARITY};

@@ -5,6 +5,9 @@
 //! themselves. Roles are stored as their names; which names exist is the auth crate's
 //! business.
 //!
+//! API tokens expire (`expires_at`; a lookup at or after it finds no user) and can be listed
+//! and revoked one by one. Changing a password ends every session of that user.
+//!
 //! Looking up a token is a read: `last_used_at` is written only when it is more than
 //! [`LAST_USED_GRANULARITY`] old, so a busy API client does not take SQLite's write lock on
 //! every call.
@@ -63,6 +66,38 @@ impl std::fmt::Debug for SessionRecord {
             .field("expires_at", &self.expires_at)
             .finish()
     }
+}
+
+/// An API token as stored, without its hash: what listing tokens shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiTokenRecord {
+    pub id: i64,
+    pub user_id: i64,
+    /// The name of the user it signs in as.
+    pub user: String,
+    pub created_at: DateTime<Utc>,
+    /// From then on the token is refused.
+    pub expires_at: DateTime<Utc>,
+    /// When it was last used (to [`LAST_USED_GRANULARITY`]); `None` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// The columns `token_from_row` reads, from `api_tokens t JOIN users u`.
+const TOKEN_COLS: &str = "t.id AS id, t.user_id AS user_id, u.name AS name, \
+     t.created_at AS created_at, t.expires_at AS expires_at, t.last_used_at AS last_used_at";
+
+fn token_from_row(row: &AnyRow) -> Result<ApiTokenRecord> {
+    Ok(ApiTokenRecord {
+        id: int(row, "id")?,
+        user_id: int(row, "user_id")?,
+        user: text(row, "name")?,
+        created_at: time(row, "created_at")?,
+        // Every row has one since migration 0007; a missing one reads as long expired.
+        expires_at: opt_int(row, "expires_at")?
+            .and_then(DateTime::from_timestamp_micros)
+            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        last_used_at: opt_int(row, "last_used_at")?.and_then(DateTime::from_timestamp_micros),
+    })
 }
 
 /// The columns `user_from_row` reads, from `users u`.
@@ -124,9 +159,28 @@ impl Store {
         })
     }
 
-    /// Replaces a user's password hash. An unknown name is `Error::UnknownUser`.
-    pub async fn set_user_password(&self, name: &str, password_hash: &str) -> Result<()> {
-        self.update_user(name, "password_hash", password_hash).await
+    /// Replaces a user's password hash and ends every session of the user, in one
+    /// transaction: whoever signed in with the old password is signed out. API tokens stay
+    /// (they are revoked one by one). Returns how many sessions ended. An unknown name is
+    /// `Error::UnknownUser`.
+    pub async fn set_user_password(&self, name: &str, password_hash: &str) -> Result<u64> {
+        let mut tx = self.write_tx().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE name = $1")
+            .bind(name)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::UnknownUser(name.to_string()));
+        }
+        let ended = sqlx::query(
+            "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
+        )
+        .bind(name)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(ended.rows_affected())
     }
 
     /// Changes a user's role. An unknown name is `Error::UnknownUser`.
@@ -197,29 +251,32 @@ impl Store {
         int(&row, "n")
     }
 
-    /// Stores the hash of a new API token of a user; returns the token's id. An unknown
-    /// user is `Error::UnknownUserId`.
+    /// Stores the hash of a new API token of a user, valid until `expires_at`; returns the
+    /// token's id. An unknown user is `Error::UnknownUserId`.
     pub async fn create_api_token(
         &self,
         user_id: i64,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
     ) -> Result<i64> {
         let row = sqlx::query(
-            "INSERT INTO api_tokens (user_id, token_hash, created_at) \
-             VALUES ($1, $2, $3) RETURNING id",
+            "INSERT INTO api_tokens (user_id, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
         )
         .bind(user_id)
         .bind(token_hash)
         .bind(micros(now))
+        .bind(micros(expires_at))
         .fetch_one(&self.pool)
         .await
         .map_err(|e| on_missing_reference(e, || Error::UnknownUserId(user_id)))?;
         int(&row, "id")
     }
 
-    /// The user an API token (by its hash) belongs to, noting that the token was used
-    /// `now` (at most once per [`LAST_USED_GRANULARITY`]).
+    /// The user an API token (by its hash) belongs to, unless the token is unknown or has
+    /// expired (`expires_at <= now`), noting that the token was used `now` (at most once per
+    /// [`LAST_USED_GRANULARITY`]).
     pub async fn user_by_token(
         &self,
         token_hash: &str,
@@ -227,9 +284,11 @@ impl Store {
     ) -> Result<Option<UserRecord>> {
         let row = sqlx::query(&format!(
             "SELECT {USER_COLS}, t.last_used_at AS last_used_at \
-             FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_hash = $1"
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.token_hash = $1 AND t.expires_at > $2"
         ))
         .bind(token_hash)
+        .bind(micros(now))
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else {
@@ -250,6 +309,39 @@ impl Store {
             .await?;
         }
         Ok(Some(user))
+    }
+
+    /// The API tokens of a user, oldest first (expired ones too, until revoked).
+    pub async fn api_tokens_of(&self, user_id: i64) -> Result<Vec<ApiTokenRecord>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.user_id = $1 ORDER BY t.id"
+        ))
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// The API token with this id.
+    pub async fn api_token(&self, id: i64) -> Result<Option<ApiTokenRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {TOKEN_COLS} FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             WHERE t.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    /// Revokes (deletes) an API token; false when there is no token with this id.
+    pub async fn delete_api_token(&self, id: i64) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM api_tokens WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
     }
 
     /// Stores a new session (by the hash of its id) of a user, valid until `expires_at`.

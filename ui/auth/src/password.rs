@@ -18,12 +18,27 @@ pub const MAX_T_COST: u32 = 64;
 /// The most lanes a stored hash may ask for.
 pub const MAX_P_COST: u32 = 16;
 
-/// The PHC string of `password` with a fresh random salt: what the store keeps. An empty
-/// password is refused.
-pub fn hash_password(password: &str) -> Result<String, AuthError> {
-    if password.is_empty() {
-        return Err(AuthError::EmptyPassword);
+/// The fewest characters a new password may have (everywhere one is set: the CLI, the API,
+/// the users page).
+pub const MIN_PASSWORD_CHARS: usize = 8;
+
+/// Ok when `password` may be set as a new password: at least [`MIN_PASSWORD_CHARS`]
+/// characters. Cheap: call it before any hashing.
+pub fn check_new_password(password: &str) -> Result<(), AuthError> {
+    let chars = password.chars().count();
+    if chars == 0 {
+        Err(AuthError::EmptyPassword)
+    } else if chars < MIN_PASSWORD_CHARS {
+        Err(AuthError::ShortPassword(chars))
+    } else {
+        Ok(())
     }
+}
+
+/// The PHC string of `password` with a fresh random salt: what the store keeps. A password
+/// that [`check_new_password`] refuses is refused here too.
+pub fn hash_password(password: &str) -> Result<String, AuthError> {
+    check_new_password(password)?;
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|hash| hash.to_string())
@@ -80,10 +95,10 @@ mod tests {
 
     #[test]
     fn every_hash_has_its_own_salt() {
-        let a = hash_password("same").expect("hash");
-        let b = hash_password("same").expect("hash");
+        let a = hash_password("same password").expect("hash");
+        let b = hash_password("same password").expect("hash");
         assert_ne!(a, b);
-        assert!(verify_password("same", &a) && verify_password("same", &b));
+        assert!(verify_password("same password", &a) && verify_password("same password", &b));
     }
 
     #[test]
@@ -94,8 +109,15 @@ mod tests {
     }
 
     #[test]
-    fn empty_passwords_are_refused() {
+    fn empty_and_short_passwords_are_refused() {
         assert_eq!(hash_password(""), Err(AuthError::EmptyPassword));
+        assert_eq!(hash_password("x"), Err(AuthError::ShortPassword(1)));
+        assert_eq!(hash_password("1234567"), Err(AuthError::ShortPassword(7)));
+        // Characters, not bytes.
+        assert_eq!(hash_password("ääääääá"), Err(AuthError::ShortPassword(7)));
+        assert!(check_new_password("12345678").is_ok());
+        let message = AuthError::ShortPassword(1).to_string();
+        assert!(message.contains("at least 8"), "{message}");
     }
 
     #[test]
@@ -116,7 +138,7 @@ mod tests {
 
     #[test]
     fn malformed_hashes_are_false_not_panics() {
-        let good = hash_password("pw").expect("hash");
+        let good = hash_password("pw-long-enough").expect("hash");
         let truncated = &good[..good.len() - 10];
         let cases = [
             "",

@@ -1,12 +1,15 @@
-//! The login throttle: each wrong password makes the next attempt with the same key wait
-//! longer, so guessing passwords online is slow.
+//! The login throttle: each attempt at a password makes the next attempt with the same key
+//! wait longer once the free tries are used up, so guessing passwords online is slow.
 //!
-//! The server keeps one throttle and calls it twice per attempt, with the user name and with
-//! the client address as keys (e.g. `user:ada` and `ip:192.0.2.7`), so neither many
-//! passwords against one user nor one client against many users gets fast. Time is passed
-//! in, so tests need no sleeping. Memory is bounded: a key is forgotten after
-//! [`ThrottlePolicy::forget_after`] without failures, and beyond
-//! [`ThrottlePolicy::max_keys`] the keys failed longest ago go first.
+//! The server keeps one throttle and asks it once per attempt with two keys, the user name
+//! and the client address (e.g. `user:ada` and `ip:192.0.2.7`), so neither many passwords
+//! against one user nor one client against many users gets fast. [`LoginThrottle::attempt`]
+//! counts the attempt *before* the password is verified, in the same call that checks the
+//! wait, so parallel attempts cannot all pass the check before any of them is counted; a
+//! right password then clears the keys with [`LoginThrottle::success`]. Time is passed in,
+//! so tests need no sleeping. Memory is bounded: a key is forgotten after
+//! [`ThrottlePolicy::forget_after`] without attempts, and beyond
+//! [`ThrottlePolicy::max_keys`] the keys tried longest ago go first.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -14,24 +17,24 @@ use std::time::{Duration, Instant};
 /// How the throttle slows down a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
-    /// Failures that cost nothing (typos).
-    pub free_failures: u32,
-    /// The wait after the first failure beyond the free ones; each further failure doubles it.
+    /// Tries that need no wait (typos): the attempt after this many wrong ones in a row waits.
+    pub free_tries: u32,
+    /// The wait after the last free try; each further wrong try doubles it.
     pub first_delay: Duration,
     /// The longest wait.
     pub max_delay: Duration,
-    /// A key with no failure for this long starts afresh. At least `max_delay`.
+    /// A key with no attempt for this long starts afresh. At least `max_delay`.
     pub forget_after: Duration,
     /// The most keys remembered at once.
     pub max_keys: usize,
 }
 
 impl Default for ThrottlePolicy {
-    /// 3 free failures, then 1 s, 2 s, 4 s, ... up to 60 s; forgotten after 15 minutes;
+    /// 3 free tries, then waits of 1 s, 2 s, 4 s, ... up to 60 s; forgotten after 15 minutes;
     /// at most 10,000 keys.
     fn default() -> Self {
         ThrottlePolicy {
-            free_failures: 3,
+            free_tries: 3,
             first_delay: Duration::from_secs(1),
             max_delay: Duration::from_secs(60),
             forget_after: Duration::from_secs(15 * 60),
@@ -41,12 +44,10 @@ impl Default for ThrottlePolicy {
 }
 
 impl ThrottlePolicy {
-    /// How long to refuse attempts after the `failures`-th failure in a row.
+    /// How long to refuse attempts after the `failures`-th wrong try in a row: nothing while
+    /// free tries are left, then `first_delay`, doubling up to `max_delay`.
     pub fn delay_after(&self, failures: u32) -> Duration {
-        let Some(doublings) = failures
-            .checked_sub(self.free_failures)
-            .and_then(|n| n.checked_sub(1))
-        else {
+        let Some(doublings) = failures.checked_sub(self.free_tries) else {
             return Duration::ZERO;
         };
         let factor = 1u32.checked_shl(doublings).unwrap_or(u32::MAX);
@@ -54,7 +55,7 @@ impl ThrottlePolicy {
     }
 }
 
-/// One key's failures in a row and when the last one was.
+/// One key's attempts in a row (not yet cleared by a right password) and when the last was.
 #[derive(Debug, Clone, Copy)]
 struct Failures {
     count: u32,
@@ -82,9 +83,23 @@ impl LoginThrottle {
         &self.policy
     }
 
-    /// Ok when `key` may try a password at `now`; else how long until it may. Call before
-    /// verifying the password, and refuse the attempt (HTTP 429 with `Retry-After`) on Err
-    /// without verifying anything.
+    /// One attempt at a password by every key of `keys` at `now`. When all of them may try,
+    /// the attempt is counted against each at once (as a wrong try until
+    /// [`success`](Self::success) says otherwise) and the caller may verify the password;
+    /// else nothing is counted and the longest wait is returned: refuse the attempt (HTTP 429
+    /// with `Retry-After`) without verifying anything.
+    pub fn attempt(&mut self, keys: &[&str], now: Instant) -> Result<(), Duration> {
+        if let Some(wait) = keys.iter().filter_map(|k| self.check(k, now).err()).max() {
+            return Err(wait);
+        }
+        for key in keys {
+            self.failure(key, now);
+        }
+        Ok(())
+    }
+
+    /// Ok when `key` may try a password at `now`; else how long until it may. Counts
+    /// nothing: [`attempt`](Self::attempt) checks and counts in one step.
     pub fn check(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let Some(failures) = self.live(key, now) else {
             return Ok(());
@@ -96,7 +111,7 @@ impl LoginThrottle {
         }
     }
 
-    /// Notes a wrong password for `key` at `now`.
+    /// Notes a wrong try for `key` at `now`.
     pub fn failure(&mut self, key: &str, now: Instant) {
         let count = self.live(key, now).map_or(0, |f| f.count).saturating_add(1);
         if !self.keys.contains_key(key) && self.keys.len() >= self.policy.max_keys {
@@ -170,19 +185,52 @@ mod tests {
     }
 
     #[test]
-    fn the_first_failures_are_free() {
+    fn three_tries_are_free() {
         let t0 = Instant::now();
         let mut throttle = LoginThrottle::default();
         assert_eq!(throttle.check("ada", t0), Ok(()));
-        fail(&mut throttle, "ada", t0, 3);
+        fail(&mut throttle, "ada", t0, 2);
         assert_eq!(throttle.check("ada", t0), Ok(()));
+        throttle.failure("ada", t0);
+        // The 4th try waits, as the docs say: 3 free tries, then 1 s.
+        assert_eq!(throttle.check("ada", t0), Err(S));
+    }
+
+    #[test]
+    fn attempts_are_counted_before_verifying() {
+        let t0 = Instant::now();
+        let mut throttle = LoginThrottle::default();
+        // Many attempts at the same instant, none finished: only the free tries pass.
+        let passed = (0..60)
+            .filter(|_| throttle.attempt(&["user:ada", "ip:192.0.2.7"], t0).is_ok())
+            .count();
+        assert_eq!(passed, 3);
+        assert_eq!(throttle.attempt(&["user:ada"], t0), Err(S));
+        // The address key alone also refuses other names, and counts nothing for them.
+        assert_eq!(throttle.attempt(&["user:bob", "ip:192.0.2.7"], t0), Err(S));
+        assert_eq!(throttle.check("user:bob", t0), Ok(()));
+        // A refused attempt counts nothing: one second later one more try passes.
+        assert_eq!(throttle.attempt(&["user:ada"], t0 + S), Ok(()));
+        assert_eq!(throttle.attempt(&["user:ada"], t0 + S), Err(2 * S));
+    }
+
+    #[test]
+    fn a_right_password_clears_the_attempt() {
+        let t0 = Instant::now();
+        let mut throttle = LoginThrottle::default();
+        for _ in 0..10 {
+            assert_eq!(throttle.attempt(&["user:ada", "ip:a"], t0), Ok(()));
+            throttle.success("user:ada");
+            throttle.success("ip:a");
+        }
+        assert!(throttle.is_empty());
     }
 
     #[test]
     fn delays_double_up_to_the_cap() {
         let policy = ThrottlePolicy::default();
         let delays: Vec<u64> = (0..=12).map(|n| policy.delay_after(n).as_secs()).collect();
-        assert_eq!(delays, [0, 0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60, 60]);
+        assert_eq!(delays, [0, 0, 0, 1, 2, 4, 8, 16, 32, 60, 60, 60, 60]);
         assert_eq!(policy.delay_after(u32::MAX), policy.max_delay);
     }
 
@@ -190,15 +238,15 @@ mod tests {
     fn a_throttled_key_waits_and_may_try_again() {
         let t0 = Instant::now();
         let mut throttle = LoginThrottle::default();
-        fail(&mut throttle, "ada", t0, 3);
-        throttle.failure("ada", t0); // 4th: 1 s
+        fail(&mut throttle, "ada", t0, 2);
+        throttle.failure("ada", t0); // 3rd: 1 s
         assert_eq!(throttle.check("ada", t0), Err(S));
         assert_eq!(
             throttle.check("ada", t0 + Duration::from_millis(400)),
             Err(Duration::from_millis(600))
         );
         assert_eq!(throttle.check("ada", t0 + S), Ok(()));
-        throttle.failure("ada", t0 + S); // 5th: 2 s
+        throttle.failure("ada", t0 + S); // 4th: 2 s
         assert_eq!(throttle.check("ada", t0 + S), Err(2 * S));
         assert_eq!(throttle.check("ada", t0 + 3 * S), Ok(()));
         // Other keys are not slowed.
@@ -224,7 +272,7 @@ mod tests {
         assert_eq!(throttle.check("ada", t0), Ok(()));
         assert!(throttle.is_empty());
         // Counting starts again from zero.
-        fail(&mut throttle, "ada", t0, 3);
+        fail(&mut throttle, "ada", t0, 2);
         assert_eq!(throttle.check("ada", t0), Ok(()));
         throttle.success("never-failed");
     }

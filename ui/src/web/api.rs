@@ -821,9 +821,8 @@ fn parse_role(text: &str) -> ApiResult<Role> {
 
 /// An argon2 hash of a new password, off the async runtime (it costs tens of ms on purpose).
 async fn new_password_hash(password: String) -> ApiResult<String> {
-    if password.is_empty() {
-        return Err(ApiError::field("password", "password must not be empty"));
-    }
+    cambium_auth::check_new_password(&password)
+        .map_err(|e| ApiError::field("password", e.to_string()))?;
     tokio::task::spawn_blocking(move || cambium_auth::hash_password(&password))
         .await
         .map_err(ApiError::internal)?
@@ -846,7 +845,7 @@ pub async fn create_user(app: &App, request: NewUserRequest) -> ApiResult<crate:
 }
 
 /// The user with this name, or a 404 saying how to list them.
-async fn user_or_404(app: &App, name: &str) -> ApiResult<cambium_store::UserRecord> {
+pub(super) async fn user_or_404(app: &App, name: &str) -> ApiResult<cambium_store::UserRecord> {
     check("name", name)?;
     app.store
         .user_by_name(name)

@@ -1,5 +1,11 @@
 //! The HTTP server: the REST API under `/api/v1` (with its OpenAPI document), the
 //! server-rendered pages, `/health` and `/metrics`, all on one axum router.
+//!
+//! [`serve`] runs hyper itself (not `axum::serve`) so that it can bound what a client may
+//! hold: a request's headers must arrive within `header_read_timeout`, a request must be
+//! answered within `request_timeout` (408; streamed bodies such as logs are not cut), and at
+//! most `max_connections` connections are served at once (further clients wait in the
+//! kernel's accept queue).
 
 mod api;
 mod assets;
@@ -12,10 +18,12 @@ pub mod openapi;
 mod pages;
 mod predict;
 mod templates;
+mod tokens;
 
 pub use auth::bootstrap_admin;
 pub use error::ApiError;
 
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::routing::{get, post};
 use axum::Router;
 use cambium_scheduler::Home;
@@ -35,11 +43,27 @@ pub struct WebConfig {
     pub secrets: Vec<String>,
     /// How long a sign-in lasts.
     pub session_ttl: Duration,
-    /// Sets `Secure` on the session cookie (when served behind HTTPS).
+    /// Sets `Secure` on the session cookie and names it `__Host-cambium_session` (when
+    /// browsers reach the server over HTTPS).
     pub secure_cookies: bool,
+    /// Proxies whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    pub trusted_proxies: cambium_auth::TrustedProxies,
+    /// A request's headers must arrive within this time, else the connection is closed.
+    pub header_read_timeout: Duration,
+    /// A request must be answered within this time, else 408.
+    pub request_timeout: Duration,
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// `/metrics` without a token.
+    pub public_metrics: bool,
+    /// A bearer token good for `/metrics` alone.
+    pub metrics_token: Option<String>,
+    /// `/api/v1/openapi.json` without a token.
+    pub public_openapi: bool,
 }
 
 impl WebConfig {
+    /// The defaults of `[web]` in `cambium.toml`.
     pub fn new(home: Home) -> Self {
         WebConfig {
             home,
@@ -47,9 +71,19 @@ impl WebConfig {
             secrets: Vec::new(),
             session_ttl: Duration::from_secs(12 * 3600),
             secure_cookies: false,
+            trusted_proxies: cambium_auth::TrustedProxies::default(),
+            header_read_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(60),
+            max_connections: 512,
+            public_metrics: false,
+            metrics_token: None,
+            public_openapi: true,
         }
     }
 }
+
+/// Password checks (argon2, about 19 MiB each) running at once; further sign-ins wait.
+pub const PASSWORD_CHECKS_AT_ONCE: usize = 4;
 
 /// The shared state of every request.
 pub struct App {
@@ -57,6 +91,10 @@ pub struct App {
     pub config: WebConfig,
     templates: templates::Templates,
     throttle: Mutex<cambium_auth::LoginThrottle>,
+    /// Bounds the argon2 checks of sign-ins running at once (memory).
+    password_slots: tokio::sync::Semaphore,
+    /// Passwords verified since start (`cambium_login_password_checks_total`).
+    password_checks: std::sync::atomic::AtomicU64,
     predictors: predict::Predictors,
     /// Decoded DAG records by id, with the head they were read at.
     dags: Mutex<HashMap<String, (DagHead, Arc<DagRecord>)>>,
@@ -69,6 +107,8 @@ impl App {
             config,
             templates: templates::Templates::new()?,
             throttle: Mutex::new(cambium_auth::LoginThrottle::default()),
+            password_slots: tokio::sync::Semaphore::new(PASSWORD_CHECKS_AT_ONCE),
+            password_checks: std::sync::atomic::AtomicU64::new(0),
             predictors: predict::Predictors::default(),
             dags: Mutex::new(HashMap::new()),
         }))
@@ -153,12 +193,22 @@ pub fn router(app: Arc<App>) -> Router {
             "/users/{name}",
             axum::routing::patch(api::patch_user).delete(api::remove_user),
         )
+        .route("/users/{name}/tokens", get(tokens::list_tokens))
+        .route(
+            "/users/{name}/tokens/{id}",
+            axum::routing::delete(tokens::revoke_token),
+        )
         .fallback(api::not_found);
     Router::new()
         .route("/health", get(api::health))
         .route("/metrics", get(metrics::metrics))
         .route("/static/{name}", get(assets::asset))
-        .route("/login", get(auth::login_page).post(auth::login))
+        .route(
+            "/login",
+            get(auth::login_page)
+                .post(auth::login)
+                .layer(DefaultBodyLimit::max(auth::LOGIN_FORM_LIMIT)),
+        )
         .route("/logout", post(auth::logout))
         .route("/", get(pages::dag_list))
         .route("/dags/{dag_id}", get(pages::grid))
@@ -199,20 +249,114 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/users/{name}/delete", post(pages::delete_user))
         .nest("/api/v1", api)
         .fallback(pages::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            request_timeout,
+        ))
         .layer(axum::middleware::from_fn(error::security_headers))
         .with_state(app)
 }
 
-/// Serves the router on a bound listener until `shutdown` resolves.
+/// Answers 408 when the handler (reading the body included) takes longer than
+/// `request_timeout`. A streamed body already under way is not cut.
+async fn request_timeout(
+    axum::extract::State(app): axum::extract::State<Arc<App>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let limit = app.config.request_timeout;
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "the request took longer than {} s; send it again",
+                limit.as_secs_f64()
+            ),
+        )
+        .into_response(),
+    }
+}
+
+/// Serves the router on a bound listener until `shutdown` resolves, then lets open
+/// connections finish what they are doing.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<App>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(app).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let header_read_timeout = app.config.header_read_timeout;
+    let max_connections = app.config.max_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+    let router = router(app);
+    let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        // A slot first: beyond the cap, clients wait in the accept queue, costing us nothing.
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot.map_err(std::io::Error::other)?,
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little, keep serving.
+                    tracing::warn!("cannot accept a connection: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router
+            .clone()
+            .map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                request.map(axum::body::Body::new)
+            });
+        let mut stop = stop_rx.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(TokioTimer::new())
+                .header_read_timeout(header_read_timeout);
+            let connection = builder.serve_connection(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+            let mut connection = std::pin::pin!(connection);
+            loop {
+                tokio::select! {
+                    result = connection.as_mut() => {
+                        if let Err(e) = result {
+                            tracing::debug!("connection from {peer} ended: {e}");
+                        }
+                        break;
+                    }
+                    changed = stop.changed() => {
+                        if changed.is_ok() {
+                            connection.as_mut().graceful_shutdown();
+                        }
+                        // Either way only the connection is left to wait for.
+                        if let Err(e) = connection.as_mut().await {
+                            tracing::debug!("connection from {peer} ended: {e}");
+                        }
+                        break;
+                    }
+                }
+            }
+        });
+    }
+    drop(listener);
+    let _ = stop_tx.send(true);
+    // Every slot back means every connection has ended.
+    let all = u32::try_from(max_connections).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+    Ok(())
 }

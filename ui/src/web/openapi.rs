@@ -32,7 +32,7 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "Cambium API",
-        description = "Runs, DAGs, backfills, logs, assets, models and lineage. Every route but /health needs `Authorization: Bearer <token>` (`cambium users token NAME`) or a session cookie; roles viewer (read), op (also trigger, backfill, clear, pause, promote), admin (also /api/v1/users)."
+        description = "Runs, DAGs, backfills, logs, assets, models and lineage. Every route but /health (and this document, unless `[web] public_openapi = false`) needs `Authorization: Bearer <token>` (`cambium users token NAME`; tokens expire) or a session cookie; roles viewer (read), op (also trigger, backfill, clear, pause, promote), admin (also /api/v1/users)."
     ),
     paths(
         super::api::health,
@@ -62,6 +62,8 @@ impl Modify for Security {
         super::api::post_user,
         super::api::patch_user,
         super::api::remove_user,
+        super::tokens::list_tokens,
+        super::tokens::revoke_token,
     ),
     components(schemas(ErrorBody)),
     modifiers(&Security),
@@ -74,9 +76,14 @@ pub fn json() -> serde_json::Value {
     serde_json::to_value(ApiDoc::openapi()).unwrap_or_default()
 }
 
+/// Open to anyone unless `[web] public_openapi = false`, then to viewers.
 pub async fn document(
-    user: super::auth::User,
-) -> Result<Json<serde_json::Value>, super::error::ApiError> {
-    user.require(cambium_auth::Role::Viewer)?;
-    Ok(Json(json()))
+    axum::extract::State(app): axum::extract::State<std::sync::Arc<super::App>>,
+    mut parts: axum::http::request::Parts,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match super::auth::open_or_viewer(&app, &mut parts, app.config.public_openapi, None).await {
+        Ok(()) => Json(json()).into_response(),
+        Err(refused) => refused,
+    }
 }

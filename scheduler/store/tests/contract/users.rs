@@ -17,6 +17,9 @@ contract!(
     sessions_find_their_user_until_they_expire,
     sessions_are_deleted,
     sessions_need_a_user,
+    tokens_expire,
+    tokens_are_listed_and_revoked,
+    a_password_change_ends_the_users_sessions,
 );
 
 const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo";
@@ -189,15 +192,15 @@ async fn tokens_find_their_user(db: Db) {
         .await
         .expect("create");
     let first = store
-        .create_api_token(ada.id, "hash-a1", t(1))
+        .create_api_token(ada.id, "hash-a1", t(1), t(1_000_000))
         .await
         .expect("token");
     let second = store
-        .create_api_token(ada.id, "hash-a2", t(2))
+        .create_api_token(ada.id, "hash-a2", t(2), t(1_000_000))
         .await
         .expect("token");
     store
-        .create_api_token(bob.id, "hash-b1", t(3))
+        .create_api_token(bob.id, "hash-b1", t(3), t(1_000_000))
         .await
         .expect("token");
     assert!(first > 0 && second != first);
@@ -219,7 +222,7 @@ async fn tokens_find_their_user(db: Db) {
 
     // A token hash is unique: the same hash for another user is refused.
     let err = store
-        .create_api_token(bob.id, "hash-a1", t(4))
+        .create_api_token(bob.id, "hash-a1", t(4), t(1_000_000))
         .await
         .expect_err("duplicate hash");
     assert!(matches!(err, Error::Database(_)), "{err:?}");
@@ -245,7 +248,7 @@ async fn token_use_is_noted_coarsely(db: Db) {
         .await
         .expect("create");
     store
-        .create_api_token(ada.id, "hash", t(1))
+        .create_api_token(ada.id, "hash", t(1), t(1_000_000))
         .await
         .expect("token");
     assert_eq!(last_used(&db, "hash").await, None);
@@ -276,7 +279,7 @@ async fn token_use_is_noted_coarsely(db: Db) {
 async fn tokens_need_a_user(db: Db) {
     let store = db.store().await;
     let err = store
-        .create_api_token(42, "hash", t(0))
+        .create_api_token(42, "hash", t(0), t(1_000_000))
         .await
         .expect_err("no such user");
     assert!(matches!(err, Error::UnknownUserId(42)), "{err:?}");
@@ -388,11 +391,11 @@ async fn deleting_a_user_ends_its_tokens_and_sessions(db: Db) {
         .await
         .expect("create");
     store
-        .create_api_token(gone.id, "tok-gone", t(2))
+        .create_api_token(gone.id, "tok-gone", t(2), t(1_000_000))
         .await
         .expect("token");
     store
-        .create_api_token(kept.id, "tok-kept", t(2))
+        .create_api_token(kept.id, "tok-kept", t(2), t(1_000_000))
         .await
         .expect("token");
     store
@@ -423,4 +426,119 @@ async fn deleting_a_user_ends_its_tokens_and_sessions(db: Db) {
         store.delete_user("gone").await,
         Err(Error::UnknownUser(name)) if name == "gone"
     ));
+}
+
+async fn tokens_expire(db: Db) {
+    let store = db.store().await;
+    let ada = store
+        .create_user("ada", "admin", PHC, t(0))
+        .await
+        .expect("create");
+    store
+        .create_api_token(ada.id, "short-lived", t(1), t(100))
+        .await
+        .expect("token");
+    assert!(store
+        .user_by_token("short-lived", t(99))
+        .await
+        .expect("lookup")
+        .is_some());
+    // At its expiry and after, it signs no one in, and its use is not noted.
+    for at in [100, 101, 10_000] {
+        assert!(store
+            .user_by_token("short-lived", t(at))
+            .await
+            .expect("lookup")
+            .is_none());
+    }
+    assert_eq!(last_used(&db, "short-lived").await, Some(micros(99)));
+}
+
+async fn tokens_are_listed_and_revoked(db: Db) {
+    let store = db.store().await;
+    let ada = store
+        .create_user("ada", "admin", PHC, t(0))
+        .await
+        .expect("create");
+    let bob = store
+        .create_user("bob", "viewer", PHC, t(0))
+        .await
+        .expect("create");
+    let a1 = store
+        .create_api_token(ada.id, "a1", t(1), t(500))
+        .await
+        .expect("token");
+    let a2 = store
+        .create_api_token(ada.id, "a2", t(2), t(600))
+        .await
+        .expect("token");
+    let b1 = store
+        .create_api_token(bob.id, "b1", t(3), t(700))
+        .await
+        .expect("token");
+    store.user_by_token("a2", t(10)).await.expect("use");
+
+    let listed = store.api_tokens_of(ada.id).await.expect("list");
+    assert_eq!(listed.iter().map(|k| k.id).collect::<Vec<_>>(), [a1, a2]);
+    assert_eq!(
+        (
+            listed[0].user_id,
+            listed[0].user.as_str(),
+            listed[0].created_at,
+            listed[0].expires_at,
+            listed[0].last_used_at
+        ),
+        (ada.id, "ada", t(1), t(500), None)
+    );
+    assert_eq!(listed[1].last_used_at, Some(t(10)));
+    assert_eq!(
+        store.api_token(b1).await.expect("one").map(|k| k.user),
+        Some("bob".to_string())
+    );
+    assert_eq!(store.api_token(b1 + a1 + a2).await.expect("none"), None);
+
+    assert!(store.delete_api_token(a1).await.expect("revoke"));
+    assert!(!store.delete_api_token(a1).await.expect("again"));
+    assert!(store.user_by_token("a1", t(11)).await.expect("a1").is_none());
+    assert!(store.user_by_token("a2", t(11)).await.expect("a2").is_some());
+    assert!(store.user_by_token("b1", t(11)).await.expect("b1").is_some());
+    assert_eq!(store.api_tokens_of(ada.id).await.expect("list").len(), 1);
+    assert!(store.api_tokens_of(4242).await.expect("nobody").is_empty());
+}
+
+async fn a_password_change_ends_the_users_sessions(db: Db) {
+    let store = db.store().await;
+    let ada = store
+        .create_user("ada", "admin", PHC, t(0))
+        .await
+        .expect("create");
+    let bob = store
+        .create_user("bob", "viewer", PHC, t(0))
+        .await
+        .expect("create");
+    for (hash, user) in [("ada-1", ada.id), ("ada-2", ada.id), ("bob-1", bob.id)] {
+        store
+            .create_session(hash, user, "csrf", t(1), t(1_000))
+            .await
+            .expect("session");
+    }
+    store
+        .create_api_token(ada.id, "ada-token", t(1), t(1_000))
+        .await
+        .expect("token");
+    let ended = store
+        .set_user_password("ada", "$argon2id$changed")
+        .await
+        .expect("change");
+    assert_eq!(ended, 2);
+    for hash in ["ada-1", "ada-2"] {
+        assert!(store.session(hash, t(2)).await.expect("read").is_none());
+    }
+    // Other users' sessions and the user's tokens stay.
+    assert!(store.session("bob-1", t(2)).await.expect("read").is_some());
+    assert!(store
+        .user_by_token("ada-token", t(2))
+        .await
+        .expect("token")
+        .is_some());
 }
