@@ -134,8 +134,8 @@ fn contains_template(value: &serde_json::Value) -> bool {
 }
 
 /// The instructions one rendering may execute (a template of a real DAG needs a few hundred;
-/// this is tens of milliseconds of work). Found by fuzzing: two nested `range` loops kept the
-/// scheduler busy for hours.
+/// this is tens of milliseconds of work). Found while fuzzing: two nested `range` loops kept
+/// the scheduler busy for hours.
 pub const TEMPLATE_FUEL: u64 = 500_000;
 
 /// The longest text one template may render to (also the option's length on a command line).
@@ -506,8 +506,8 @@ mod tests {
         );
     }
 
-    /// Found by fuzzing (`fuzz/`, target `template`): nested loops rendered for hours inside
-    /// the scheduler. Now a template runs out of fuel and says so.
+    /// Found while writing the `template` fuzz target (`fuzz/`): nested loops rendered for
+    /// hours in the scheduler. Now a template runs out of fuel and says so.
     #[test]
     fn a_template_that_works_too_long_is_an_error() {
         let c = ctx();
