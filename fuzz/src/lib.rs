@@ -173,8 +173,12 @@ pub fn dates(data: &[u8]) {
             Err(e) => assert!(!e.to_string().is_empty()),
         }
     }
-    if let Err(e) = cambium_timetable::parse_timezone(text) {
-        assert!(!e.to_string().is_empty());
+    // A time zone name never starts with a digit; the closest-name suggestion compares with
+    // every zone, so durations and dates skip it to keep the target fast.
+    if !text.starts_with(|c: char| c.is_ascii_digit()) {
+        if let Err(e) = cambium_timetable::parse_timezone(text) {
+            assert!(!e.to_string().is_empty());
+        }
     }
 }
 
