@@ -133,6 +133,31 @@ fn contains_template(value: &serde_json::Value) -> bool {
     }
 }
 
+/// The instructions one rendering may execute (a template of a real DAG needs a few hundred;
+/// this is tens of milliseconds of work). Found while fuzzing: two nested `range` loops kept
+/// the scheduler busy for hours.
+pub const TEMPLATE_FUEL: u64 = 500_000;
+
+/// The longest text one template may render to (also the option's length on a command line).
+pub const MAX_RENDERED_BYTES: usize = 1 << 20;
+
+/// An `io::Write` that refuses to grow past [`MAX_RENDERED_BYTES`].
+struct Bounded(Vec<u8>);
+
+impl std::io::Write for Bounded {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_RENDERED_BYTES {
+            return Err(std::io::Error::other("too long"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// The shared environment: strict undefined, no auto-escaping, `macros` as a global.
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -141,6 +166,8 @@ fn environment() -> &'static Environment<'static> {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_keep_trailing_newline(true);
+        // Rendering happens inside the scheduler: a template must not be able to stall it.
+        env.set_fuel(Some(TEMPLATE_FUEL));
         let mut macros = BTreeMap::new();
         macros.insert("ds_add", Value::from_function(ds_add));
         macros.insert("ds_format", Value::from_function(ds_format));
@@ -190,7 +217,11 @@ fn render_with(text: &str, values: &Value) -> Result<String, String> {
         return Ok(text.to_string());
     }
     let env = environment();
-    env.render_str(text, values).map_err(|err| {
+    let mut out = Bounded(Vec::new());
+    let rendered = env
+        .template_from_str(text)
+        .and_then(|template| template.render_captured_to(values, &mut out).map(|_| ()));
+    rendered.map_err(|err| {
         let line = err
             .line()
             .map(|l| format!(" (line {l})"))
@@ -200,11 +231,28 @@ fn render_with(text: &str, values: &Value) -> Result<String, String> {
                 return format!("undefined value '{name}'{line}");
             }
         }
+        match err.kind() {
+            ErrorKind::OutOfFuel => {
+                return format!(
+                    "the template does too much work (more than {TEMPLATE_FUEL} steps){line}: \
+                     loop over less, or compute the value in a task and use its output"
+                )
+            }
+            ErrorKind::WriteFailure => {
+                return format!(
+                    "the template renders to more than {} MiB{line}: pass large values \
+                     through files, not options",
+                    MAX_RENDERED_BYTES >> 20
+                )
+            }
+            _ => {}
+        }
         match err.detail() {
             Some(detail) => format!("{}: {detail}{line}", err.kind()),
             None => format!("{}{line}", err.kind()),
         }
-    })
+    })?;
+    String::from_utf8(out.0).map_err(|_| "the template rendered text that is not UTF-8".into())
 }
 
 /// Finds the first variable path in `text` (e.g. `foo` or `params.missing`) that the
@@ -456,5 +504,37 @@ mod tests {
             render_str("{{ params.name | upper }}", &c).expect("ok"),
             "X"
         );
+    }
+
+    /// Found while writing the `template` fuzz target (`fuzz/`): nested loops rendered for
+    /// hours in the scheduler. Now a template runs out of fuel and says so.
+    #[test]
+    fn a_template_that_works_too_long_is_an_error() {
+        let c = ctx();
+        let started = std::time::Instant::now();
+        let err = render_str(
+            "{% for a in range(20000) %}{% for b in range(1000) %}{% endfor %}{% endfor %}",
+            &c,
+        )
+        .expect_err("too much work");
+        assert!(err.message.contains("too much work"), "{err}");
+        assert!(started.elapsed() < std::time::Duration::from_secs(5));
+        // A real template's loop is far below the bound.
+        let list = "{% for i in range(2000) %}{{ i }},{% endfor %}";
+        assert!(render_str(list, &c).is_ok());
+    }
+
+    #[test]
+    fn a_template_that_renders_too_much_is_an_error() {
+        let c = ctx();
+        let err = render_str(
+            "{% for a in range(20) %}{{ 'x' * 100000 }}{% endfor %}",
+            &c,
+        )
+        .expect_err("2 MB");
+        assert!(err.message.contains("more than 1 MiB"), "{err}");
+        let just_under = render_str("{% for a in range(10) %}{{ 'x' * 100000 }}{% endfor %}", &c)
+            .expect("1,000,000 bytes");
+        assert_eq!(just_under.len(), 1_000_000);
     }
 }

@@ -54,7 +54,16 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
                 ))
             }
         };
-        total_ms += (number * factor_ms).round() as u128;
+        // A number too long for an f64 reads as infinity, and `as` would saturate it; the
+        // sum is checked so that huge parts never wrap around to a short duration.
+        let too_long = || format!("'{text}' is too long a duration");
+        let part_ms = (number * factor_ms).round();
+        if !part_ms.is_finite() || part_ms >= u64::MAX as f64 {
+            return Err(too_long());
+        }
+        total_ms = total_ms
+            .checked_add(part_ms as u128)
+            .ok_or_else(too_long)?;
     }
     let ms = u64::try_from(total_ms).map_err(|_| format!("'{text}' is too long a duration"))?;
     Ok(Duration::from_millis(ms))
@@ -139,6 +148,28 @@ mod tests {
             .unwrap_err()
             .contains("unknown unit"));
         assert!(parse_duration("m").unwrap_err().contains("number"));
+    }
+
+    /// Found by fuzzing (`fuzz/`, target `dates`): a part too long for an f64 saturated and
+    /// the sum of two such parts overflowed (a panic in debug builds; in release it wrapped
+    /// around to a zero-length duration).
+    #[test]
+    fn huge_parts_are_too_long_never_short() {
+        let huge = "9".repeat(46);
+        for text in [
+            format!("{huge}ms1ms"),
+            format!("{huge}ms{huge}ms"),
+            format!("{huge}w"),
+            "18446744073709551615ms1ms".to_string(),
+            "18446744073709551616ms".to_string(),
+        ] {
+            let err = parse_duration(&text).expect_err(&text);
+            assert!(err.contains("too long"), "{text}: {err}");
+        }
+        assert_eq!(
+            parse_duration("10000w"),
+            Ok(Duration::from_secs(10_000 * 7 * 86_400))
+        );
     }
 
     #[test]
