@@ -31,6 +31,13 @@ pub(crate) fn problems(config: &Config) -> Vec<String> {
             format_duration(s.heartbeat)
         ));
     }
+    if let Some(problem) = config
+        .database_url
+        .as_ref()
+        .and_then(|url| database_url(url.expose()))
+    {
+        out.push(format!("database_url: {problem}"));
+    }
     let mut pools: Vec<&String> = config.pools.keys().collect();
     pools.sort();
     for name in pools {
@@ -58,6 +65,21 @@ pub(crate) fn problems(config: &Config) -> Vec<String> {
         }
     }
     out
+}
+
+/// The schemes a metadata database URL may use (the store's backends).
+const DATABASE_SCHEMES: [&str; 3] = ["sqlite", "postgres", "postgresql"];
+
+/// What is wrong with a metadata database URL, if anything.
+pub(crate) fn database_url(url: &str) -> Option<String> {
+    match scheme(url) {
+        Some(sc) if DATABASE_SCHEMES.contains(&sc.to_ascii_lowercase().as_str()) => None,
+        _ => Some(format!(
+            "'{}' is not a database URL Cambium can use; write \
+             sqlite:///path/to/cambium.db or postgres://user:password@host/db",
+            crate::secret::mask_url(url)
+        )),
+    }
 }
 
 /// The URL's scheme if it has the form `scheme:rest` with a non-empty rest.
