@@ -32,8 +32,23 @@ impl Ctx {
         })?;
         let root = std::fs::canonicalize(&global.home).unwrap_or_else(|_| global.home.clone());
         let home = Home::new(root);
-        let config = cambium_config::Config::from_env_and_home(home.root())
-            .map_err(|e| CliError::usage(e.to_string()))?;
+        // Every problem at once: the configuration's and the command line's database URL.
+        let url_problem = global
+            .database_url
+            .as_deref()
+            .and_then(cambium_config::database_url_problem)
+            .map(|p| format!("--database-url / CAMBIUM_DATABASE_URL: {p}"));
+        let config = match (
+            cambium_config::Config::from_env_and_home(home.root()),
+            url_problem,
+        ) {
+            (Ok(config), None) => config,
+            (Ok(_), Some(problem)) => return Err(CliError::usage(problem)),
+            (Err(e), None) => return Err(CliError::usage(e.to_string())),
+            (Err(e), Some(problem)) => {
+                return Err(CliError::usage(e.with_problem(problem).to_string()))
+            }
+        };
         let url = global
             .database_url
             .clone()

@@ -9,7 +9,7 @@ mod context;
 mod error;
 mod table;
 
-use clap::{CommandFactory, Parser};
+use clap::FromArgMatches;
 use cli::{Cli, Command, TaskInternal};
 use context::Ctx;
 use error::CmdResult;
@@ -22,7 +22,12 @@ fn main() {
             &args[3],
         )));
     }
-    let cli = Cli::parse();
+    let mut command = cli::command();
+    let matches = command.clone().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.format(&mut command).exit(),
+    };
     let code = match real_main(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -46,7 +51,7 @@ fn init_tracing(default: &str) {
 fn real_main(cli: Cli) -> CmdResult<i32> {
     match &cli.command {
         Command::Completions { shell } => {
-            let mut cmd = Cli::command();
+            let mut cmd = cli::command();
             let mut buf = Vec::new();
             clap_complete::generate(*shell, &mut cmd, "cambium", &mut buf);
             out::bytes(&buf);

@@ -210,3 +210,158 @@ fn another_dags_folder_cannot_replace_the_databases_dags() {
     );
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]");
 }
+
+#[test]
+fn every_configuration_problem_is_reported_at_once() {
+    let env = Env::new();
+    env.write_dag("two.rhai", TWO);
+    std::fs::create_dir_all(&env.home).expect("home");
+    std::fs::write(
+        env.home.join("cambium.toml"),
+        "[scheduler]\nparallelism = 0\ndatabase_url = \"sqlite:///x.db\"\nheartbeet = \"5s\"\n",
+    )
+    .expect("write config");
+    let out = env
+        .command(&["dags", "list"])
+        .arg("--database-url")
+        .arg("mysql://u:sekret@db/cambium")
+        .env("CAMBIUM_SCHEDULER__HEARTBEAT", "5")
+        .output()
+        .expect("run");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for needle in [
+        "cambium.toml:3:1: 'database_url' belongs at the top level, not in [scheduler]",
+        "cambium.toml:4:1: unknown key 'heartbeet' in [scheduler] (did you mean 'heartbeat'?)",
+        "environment variable CAMBIUM_SCHEDULER__HEARTBEAT:",
+        "[scheduler] parallelism must be at least 1",
+        "--database-url / CAMBIUM_DATABASE_URL: 'mysql://u:***@db/cambium' is not a database URL",
+    ] {
+        assert!(err.contains(needle), "no {needle:?} in:\n{err}");
+    }
+    assert!(!err.contains("sekret"), "{err}");
+    assert_eq!(out.stdout.len(), 0);
+}
+
+#[test]
+fn dags_show_tells_retries_timeouts_trigger_rules_pools_and_params() {
+    let env = Env::new();
+    env.write_dag(
+        "opts.rhai",
+        r#"
+let d = dag("opts", #{ params: #{ min_accuracy: 0.8, region: "eu" } });
+let a = d.command("a", #{ cmd: "echo a", retries: 3, retry_delay: "45s", timeout: "10m" });
+let b = d.command("b", #{ cmd: "echo b", trigger_rule: "all_done", pool: "gpu" });
+a >> b;
+"#,
+    );
+    let out = env.run(&["dags", "show", "opts"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines
+        .iter()
+        .find(|l| l.starts_with("TASK_ID"))
+        .unwrap_or_else(|| panic!("no task table in:\n{text}"));
+    let columns: Vec<&str> = header.split_whitespace().collect();
+    assert_eq!(
+        columns,
+        [
+            "TASK_ID",
+            "OPERATOR",
+            "UPSTREAM",
+            "RETRIES",
+            "RETRY_DELAY",
+            "TIMEOUT",
+            "TRIGGER_RULE",
+            "POOL",
+            "OPTIONS"
+        ],
+        "{text}"
+    );
+    let row = |task: &str| -> Vec<&str> {
+        lines
+            .iter()
+            .find(|l| l.starts_with(&format!("{task} ")))
+            .unwrap_or_else(|| panic!("no row for {task} in:\n{text}"))
+            .split_whitespace()
+            .collect()
+    };
+    assert_eq!(
+        row("a")[..8],
+        [
+            "a",
+            "command",
+            "-",
+            "3",
+            "45s",
+            "10m",
+            "all_success",
+            "default"
+        ],
+        "{text}"
+    );
+    assert_eq!(
+        row("b")[..8],
+        ["b", "command", "a", "0", "30s", "-", "all_done", "gpu"],
+        "{text}"
+    );
+    let params = lines
+        .iter()
+        .position(|l| l.starts_with("params"))
+        .unwrap_or_else(|| panic!("no params section in:\n{text}"));
+    let rest = lines[params..].join("\n");
+    assert!(rest.contains("PARAM"), "{rest}");
+    assert!(
+        lines[params..]
+            .iter()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["min_accuracy", "0.8"]),
+        "{rest}"
+    );
+    assert!(
+        lines[params..]
+            .iter()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["region", "eu"]),
+        "{rest}"
+    );
+    // The JSON keeps its shape.
+    let show = env.json(&["dags", "show", "opts"], 0);
+    assert_eq!(show["params"]["region"], "eu");
+    assert_eq!(show["tasks"][0]["common"]["retries"], 3);
+}
+
+#[test]
+fn dags_list_labels_its_next_run_as_run_after() {
+    let env = Env::new();
+    env.write_dag("two.rhai", TWO);
+    let out = env.run(&["dags", "list"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header: Vec<&str> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert!(header.contains(&"NEXT_RUN_AFTER"), "{text}");
+    assert!(!header.contains(&"NEXT_RUN"), "{text}");
+    // The run-after shown is the next-runs' RUN_AFTER, not its LOGICAL_DATE.
+    let list = env.json(&["dags", "list"], 0);
+    let next = env.json(&["dags", "next-runs", "two", "-n", "1"], 0);
+    assert_eq!(list[0]["next_run"], next[0]["run_after"]);
+    assert_ne!(list[0]["next_run"], next[0]["logical_date"]);
+    let out = env.run(&["dags", "next-runs", "two", "-n", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let header: Vec<&str> = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .split_whitespace()
+        .collect();
+    assert_eq!(header.first(), Some(&"LOGICAL_DATE"), "{text}");
+    assert_eq!(header.last(), Some(&"RUN_AFTER"), "{text}");
+}

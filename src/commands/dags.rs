@@ -90,8 +90,18 @@ async fn list(ctx: &Ctx) -> CmdResult<i32> {
             })
             .collect();
         table::print(
+            // `next_run` is when the next scheduled run is created (its run-after time, the end
+            // of its data interval), not its logical date: the column says so. The JSON field
+            // keeps its name.
             &[
-                "dag_id", "file", "schedule", "timezone", "paused", "next_run", "tasks", "tags",
+                "dag_id",
+                "file",
+                "schedule",
+                "timezone",
+                "paused",
+                "next_run_after",
+                "tasks",
+                "tags",
             ],
             &rows,
         );
@@ -138,34 +148,92 @@ async fn show(ctx: &Ctx, dag_id: &str, dot: bool) -> CmdResult<i32> {
     if ctx.json() {
         ctx.print_json(&detail)?;
     } else {
-        outln!("dag_id:    {}", detail.dag_id);
-        outln!("file:      {}", detail.file);
-        outln!("schedule:  {}", table::opt(&detail.schedule));
-        outln!("timezone:  {}", detail.timezone);
-        outln!("paused:    {}", detail.paused);
-        if let Some(d) = &detail.description {
-            outln!("about:     {d}");
-        }
-        outln!();
-        let rows: Vec<Vec<String>> = dag
-            .spec
-            .tasks
-            .iter()
-            .map(|t| {
-                vec![
-                    t.task_id.clone(),
-                    t.operator.clone(),
-                    dag.spec
-                        .upstream_of(&t.task_id)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    serde_json::to_string(&t.options).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        table::print(&["task_id", "operator", "upstream", "options"], &rows);
+        print_dag_detail(&detail, &dag.spec);
     }
     Ok(0)
+}
+
+/// `dags show` for people: the DAG's settings, one row per task with the options every task
+/// takes (retries, retry_delay, timeout, trigger_rule, pool) and its operator's own options,
+/// then the params a run's conf may override.
+fn print_dag_detail(detail: &DagDetail, spec: &cambium_dag::DagSpec) {
+    outln!("dag_id:          {}", detail.dag_id);
+    outln!("file:            {}", detail.file);
+    outln!("schedule:        {}", table::opt(&detail.schedule));
+    outln!("timezone:        {}", detail.timezone);
+    outln!("catchup:         {}", spec.catchup);
+    outln!("max_active_runs: {}", spec.max_active_runs);
+    outln!("paused:          {}", detail.paused);
+    if let Some(owner) = &detail.owner {
+        outln!("owner:           {owner}");
+    }
+    if !detail.tags.is_empty() {
+        outln!("tags:            {}", detail.tags.join(", "));
+    }
+    if let Some(d) = &detail.description {
+        outln!("about:           {d}");
+    }
+    outln!();
+    let rows: Vec<Vec<String>> = spec
+        .tasks
+        .iter()
+        .map(|t| {
+            let c = &t.common;
+            vec![
+                t.task_id.clone(),
+                t.operator.clone(),
+                or_dash(spec.upstream_of(&t.task_id).collect::<Vec<_>>().join(",")),
+                c.retries.to_string(),
+                cambium_dag::format_duration(c.retry_delay),
+                c.timeout.map_or("-".into(), cambium_dag::format_duration),
+                json_text(&serde_json::to_value(c.trigger_rule).unwrap_or_default()),
+                c.pool.clone(),
+                serde_json::to_string(&t.options).unwrap_or_default(),
+            ]
+        })
+        .collect();
+    table::print(
+        &[
+            "task_id",
+            "operator",
+            "upstream",
+            "retries",
+            "retry_delay",
+            "timeout",
+            "trigger_rule",
+            "pool",
+            "options",
+        ],
+        &rows,
+    );
+    outln!();
+    if detail.params.is_empty() {
+        outln!("params: none");
+    } else {
+        outln!("params (defaults; a run's --conf overrides them by name):");
+        let rows: Vec<Vec<String>> = detail
+            .params
+            .iter()
+            .map(|(name, value)| vec![name.clone(), json_text(value)])
+            .collect();
+        table::print(&["param", "default"], &rows);
+    }
+}
+
+/// A JSON value as a cell: strings without quotes, the rest as JSON.
+fn json_text(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn or_dash(text: String) -> String {
+    if text.is_empty() {
+        "-".into()
+    } else {
+        text
+    }
 }
 
 async fn next_runs(ctx: &Ctx, dag_id: &str, n: usize) -> CmdResult<i32> {

@@ -23,29 +23,33 @@ const SCHEDULER_PREFIX: &str = "CAMBIUM_SCHEDULER__";
 const POOLS_PREFIX: &str = "CAMBIUM_POOLS__";
 const WEB_PREFIX: &str = "CAMBIUM_WEB__";
 
-/// Applies the `CAMBIUM_*` variables among `vars` to `config`. Later duplicates win.
-pub(crate) fn overlay(config: &mut Config, vars: &[(String, String)]) -> Result<()> {
-    for (var, value) in vars {
-        let err = |message: String| ConfigError::Env {
-            var: var.clone(),
-            message,
-        };
-        if let Some(name) = var.strip_prefix(CONN_PREFIX) {
-            let name = entry_name(name).map_err(err)?;
-            config.connections.insert(name, Secret::new(value.clone()));
-        } else if let Some(name) = var.strip_prefix(STORE_PREFIX) {
-            let name = entry_name(name).map_err(err)?;
-            config.stores.insert(name, value.clone());
-        } else if let Some(name) = var.strip_prefix(POOLS_PREFIX) {
-            let name = entry_name(name).map_err(err)?;
-            let slots = parse_u32(value).map_err(err)?;
-            config.pools.insert(name, slots);
-        } else if let Some(key) = var.strip_prefix(SCHEDULER_PREFIX) {
-            set_scheduler_key(&mut config.scheduler, &key.to_ascii_lowercase(), value)
-                .map_err(err)?;
-        } else if let Some(key) = var.strip_prefix(WEB_PREFIX) {
-            set_web_key(&mut config.web, &key.to_ascii_lowercase(), value).map_err(err)?;
-        }
+/// Applies the `CAMBIUM_*` variables among `vars` to `config`. Later duplicates win. Returns
+/// one [`ConfigError::Env`] for each variable that cannot be used (the others still apply).
+pub(crate) fn overlay(config: &mut Config, vars: &[(String, String)]) -> Vec<ConfigError> {
+    vars.iter()
+        .filter_map(|(var, value)| overlay_one(config, var, value).err())
+        .collect()
+}
+
+fn overlay_one(config: &mut Config, var: &str, value: &str) -> Result<()> {
+    let err = |message: String| ConfigError::Env {
+        var: var.to_string(),
+        message,
+    };
+    if let Some(name) = var.strip_prefix(CONN_PREFIX) {
+        let name = entry_name(name).map_err(err)?;
+        config.connections.insert(name, Secret::new(value));
+    } else if let Some(name) = var.strip_prefix(STORE_PREFIX) {
+        let name = entry_name(name).map_err(err)?;
+        config.stores.insert(name, value.to_string());
+    } else if let Some(name) = var.strip_prefix(POOLS_PREFIX) {
+        let name = entry_name(name).map_err(err)?;
+        let slots = parse_u32(value).map_err(err)?;
+        config.pools.insert(name, slots);
+    } else if let Some(key) = var.strip_prefix(SCHEDULER_PREFIX) {
+        set_scheduler_key(&mut config.scheduler, &key.to_ascii_lowercase(), value).map_err(err)?;
+    } else if let Some(key) = var.strip_prefix(WEB_PREFIX) {
+        set_web_key(&mut config.web, &key.to_ascii_lowercase(), value).map_err(err)?;
     }
     Ok(())
 }

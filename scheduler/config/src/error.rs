@@ -33,7 +33,8 @@ pub enum ConfigError {
         /// What is wrong and what to write instead.
         message: String,
     },
-    /// Values that parse but do not make sense together; every problem is listed.
+    /// Several problems, or values that parse but do not make sense together; every problem
+    /// is listed, each on its own line.
     #[error("invalid configuration ({}):\n  - {}", source_desc, problems.join("\n  - "))]
     Invalid {
         /// Where the values came from (the file and the environment).
@@ -41,6 +42,45 @@ pub enum ConfigError {
         /// One line per problem.
         problems: Vec<String>,
     },
+}
+
+impl ConfigError {
+    /// This error with one more problem added to its list (from a check made elsewhere, such
+    /// as `--database-url`), so that everything is reported in one message.
+    pub fn with_problem(self, problem: String) -> ConfigError {
+        match self {
+            ConfigError::Invalid {
+                source_desc,
+                mut problems,
+            } => {
+                problems.push(problem);
+                ConfigError::Invalid {
+                    source_desc,
+                    problems,
+                }
+            }
+            other => {
+                let source_desc = match &other {
+                    ConfigError::Read { path, .. } | ConfigError::File { path, .. } => {
+                        format!("{} and the command line", path.display())
+                    }
+                    _ => "the environment and the command line".to_string(),
+                };
+                ConfigError::Invalid {
+                    source_desc,
+                    problems: vec![other.to_string(), problem],
+                }
+            }
+        }
+    }
+
+    /// One line per problem.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            ConfigError::Invalid { problems, .. } => problems.clone(),
+            other => vec![other.to_string()],
+        }
+    }
 }
 
 fn location(line: Option<usize>, column: Option<usize>) -> String {

@@ -12,6 +12,7 @@
 mod env;
 mod error;
 mod file;
+mod layout;
 mod model;
 mod secret;
 mod suggest;
@@ -28,25 +29,50 @@ pub const CONFIG_FILE: &str = "cambium.toml";
 
 /// Loads `<home>/cambium.toml` (absent means all defaults), overlays the `CAMBIUM_*` variables
 /// among `env_vars` (see the `env` module docs; other variables are ignored), adds the default
-/// `artifacts` store and validates the result, reporting every problem found.
+/// `artifacts` store and validates the result.
+///
+/// Every problem is reported at once, whatever its kind: mistakes in the file (each with its
+/// line and key), unusable environment variables and values that cannot work together. A
+/// single file or environment mistake is returned as [`ConfigError::File`] or
+/// [`ConfigError::Env`]; anything more as [`ConfigError::Invalid`], one line per problem.
+/// Only a file that is not TOML at all (or cannot be read) stops the look at the file early.
 pub fn load(home: &Path, env_vars: &[(String, String)]) -> Result<Config> {
     let path = home.join(CONFIG_FILE);
+    let mut errors = Vec::new();
     let mut config = match std::fs::read_to_string(&path) {
-        Ok(text) => file::parse(&path, &text)?,
+        Ok(text) => match file::parse(&path, &text) {
+            Ok((config, problems)) => {
+                errors.extend(problems);
+                config
+            }
+            Err(e) => {
+                errors.push(e);
+                Config::default()
+            }
+        },
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Config::default(),
         Err(source) => return Err(ConfigError::Read { path, source }),
     };
-    env::overlay(&mut config, env_vars)?;
+    errors.extend(env::overlay(&mut config, env_vars));
     config.add_default_stores(home);
     let problems = validate::problems(&config);
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(ConfigError::Invalid {
-            source_desc: format!("{} and CAMBIUM_* environment variables", path.display()),
-            problems,
-        })
+    if problems.is_empty() && errors.len() <= 1 {
+        return match errors.pop() {
+            None => Ok(config),
+            Some(only) => Err(only),
+        };
     }
+    let lines = errors.iter().map(ToString::to_string).chain(problems);
+    Err(ConfigError::Invalid {
+        source_desc: format!("{} and CAMBIUM_* environment variables", path.display()),
+        problems: lines.collect(),
+    })
+}
+
+/// What is wrong with a metadata database URL, if anything (the same check `database_url`
+/// gets in the file), for callers that take the URL from elsewhere (`--database-url`).
+pub fn database_url_problem(url: &str) -> Option<String> {
+    validate::database_url(url)
 }
 
 impl Config {

@@ -32,6 +32,13 @@ pub(crate) fn problems(config: &Config) -> Vec<String> {
         ));
     }
     out.extend(web_problems(&config.web));
+    if let Some(problem) = config
+        .database_url
+        .as_ref()
+        .and_then(|url| database_url(url.expose()))
+    {
+        out.push(format!("database_url: {problem}"));
+    }
     let mut pools: Vec<&String> = config.pools.keys().collect();
     pools.sort();
     for name in pools {
@@ -118,6 +125,21 @@ fn is_ip_range(text: &str) -> bool {
     };
     let max = if ip.to_canonical().is_ipv4() { 32 } else { 128 };
     prefix.is_none_or(|p| p.parse::<u8>().is_ok_and(|p| p <= max))
+}
+
+/// The schemes a metadata database URL may use (the store's backends).
+const DATABASE_SCHEMES: [&str; 3] = ["sqlite", "postgres", "postgresql"];
+
+/// What is wrong with a metadata database URL, if anything.
+pub(crate) fn database_url(url: &str) -> Option<String> {
+    match scheme(url) {
+        Some(sc) if DATABASE_SCHEMES.contains(&sc.to_ascii_lowercase().as_str()) => None,
+        _ => Some(format!(
+            "'{}' is not a database URL Cambium can use; write \
+             sqlite:///path/to/cambium.db or postgres://user:password@host/db",
+            crate::secret::mask_url(url)
+        )),
+    }
 }
 
 /// The URL's scheme if it has the form `scheme:rest` with a non-empty rest.

@@ -423,3 +423,161 @@ public_metrics = true
         "{err}"
     );
 }
+
+/// The problems of an [`ConfigError::Invalid`], or a failure naming the error.
+fn problems(err: &ConfigError) -> &[String] {
+    match err {
+        ConfigError::Invalid { problems, .. } => problems,
+        other => panic!("expected several problems, got {other:?}"),
+    }
+}
+
+#[test]
+fn three_mistakes_give_three_messages_at_once() {
+    // A bad database URL, a bad [scheduler] value and a misspelt key: before, only the first
+    // [scheduler] error was shown, and the database URL only once it was fixed.
+    let dir = home_with(
+        "database_url = \"mysql://cambium:dbpass@db/cambium\"\n\n[scheduler]\nparallelism = \"lots\"\nheartbeet = \"5s\"\n",
+    );
+    let err = load(dir.path(), &[]).expect_err("three mistakes");
+    let problems = problems(&err);
+    assert_eq!(problems.len(), 3, "{problems:#?}");
+    let path = dir.path().join("cambium.toml").display().to_string();
+    let find = |needle: &str| {
+        problems
+            .iter()
+            .find(|p| p.contains(needle))
+            .unwrap_or_else(|| panic!("no problem mentions {needle:?}: {problems:#?}"))
+    };
+    let parallelism = find("] parallelism:");
+    assert!(
+        parallelism.starts_with(&format!(
+            "{path}:4:15: [scheduler] parallelism: invalid type"
+        )),
+        "{parallelism}"
+    );
+    assert!(
+        parallelism.contains("write a whole number"),
+        "{parallelism}"
+    );
+    let typo = find("heartbeet");
+    assert!(
+        typo.starts_with(&format!(
+            "{path}:5:1: unknown key 'heartbeet' in [scheduler]"
+        )),
+        "{typo}"
+    );
+    assert!(typo.contains("did you mean 'heartbeat'?"), "{typo}");
+    let url = find("database_url:");
+    assert!(url.contains("is not a database URL"), "{url}");
+    assert!(url.contains("postgres://"), "{url}");
+    let text = err.to_string();
+    assert!(!text.contains("dbpass"), "secret leaked: {text}");
+    assert_eq!(
+        text.lines().count(),
+        4,
+        "one header and one line per problem: {text}"
+    );
+}
+
+#[test]
+fn a_key_in_the_wrong_section_says_where_it_belongs() {
+    let dir = home_with("[scheduler]\nparallelism = 4\ndatabase_url = \"sqlite:///x.db\"\n");
+    let err = load(dir.path(), &[]).expect_err("misplaced key");
+    let text = err.to_string();
+    assert!(
+        matches!(err, ConfigError::File { line: Some(3), .. }),
+        "{err:?}"
+    );
+    assert!(
+        text.contains("'database_url' belongs at the top level, not in [scheduler]"),
+        "{text}"
+    );
+    assert!(text.contains("above the first [section] header"), "{text}");
+
+    let dir = home_with("parallelism = 4\n[scheduler]\nheartbeat = \"5s\"\n");
+    let text = load(dir.path(), &[])
+        .expect_err("misplaced key")
+        .to_string();
+    assert!(
+        text.contains("'parallelism' belongs in [scheduler], not at the top level"),
+        "{text}"
+    );
+    assert!(text.contains("under the [scheduler] header"), "{text}");
+}
+
+#[test]
+fn file_environment_and_values_are_reported_together() {
+    let dir = home_with(
+        "[scheduler]\nparalelism = 4\nheartbeat = \"30s\"\nscheduler_dead_after = \"10s\"\n",
+    );
+    let vars = env(&[
+        ("CAMBIUM_SCHEDULER__DAG_DIR_WATCH", "maybe"),
+        ("CAMBIUM_POOLS__GPU", "two"),
+    ]);
+    let err = load(dir.path(), &vars).expect_err("four problems");
+    let problems = problems(&err);
+    assert_eq!(problems.len(), 4, "{problems:#?}");
+    assert!(
+        problems[0].contains("unknown key 'paralelism'"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[1].starts_with("environment variable CAMBIUM_SCHEDULER__DAG_DIR_WATCH:"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[2].starts_with("environment variable CAMBIUM_POOLS__GPU:"),
+        "{problems:#?}"
+    );
+    assert!(
+        problems[3].contains("scheduler_dead_after (10s) must be longer than heartbeat (30s)"),
+        "{problems:#?}"
+    );
+}
+
+#[test]
+fn every_wrong_value_is_reported_with_its_key() {
+    let dir = home_with(
+        "database_url = 5\n[scheduler]\nparallelism = -1\nheartbeat = 5\ndag_dir_watch = \"yes\"\n[pools]\ngpu = \"two\"\n",
+    );
+    let err = load(dir.path(), &[]).expect_err("five problems");
+    let problems = problems(&err);
+    let expected = [
+        ":1:16: database_url: invalid type",
+        ":3:15: [scheduler] parallelism: invalid value",
+        ":4:13: [scheduler] heartbeat: durations are strings",
+        ":5:17: [scheduler] dag_dir_watch: invalid type",
+        ":7:7: [pools] gpu: invalid type",
+    ];
+    assert_eq!(problems.len(), expected.len(), "{problems:#?}");
+    for needle in expected {
+        assert!(
+            problems.iter().any(|p| p.contains(needle)),
+            "no problem has {needle:?}: {problems:#?}"
+        );
+    }
+}
+
+#[test]
+fn database_urls_are_checked() {
+    for good in [
+        "sqlite:///srv/cambium.db",
+        "sqlite://relative.db",
+        "postgres://u:p@h/db",
+        "postgresql://h/db",
+    ] {
+        assert_eq!(cambium_config::database_url_problem(good), None, "{good}");
+    }
+    for bad in ["mysql://u:secret@h/db", "cambium.db", ""] {
+        let problem = cambium_config::database_url_problem(bad).expect(bad);
+        assert!(problem.contains("sqlite:///"), "{problem}");
+        assert!(!problem.contains("secret"), "{problem}");
+    }
+    // A problem found elsewhere joins the configuration's own.
+    let dir = home_with("[scheduler]\nparallelism = 0\n");
+    let err = load(dir.path(), &[])
+        .expect_err("invalid")
+        .with_problem("--database-url: nope".into());
+    assert_eq!(problems(&err).len(), 2, "{err}");
+}
