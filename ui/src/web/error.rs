@@ -116,8 +116,9 @@ impl From<cambium_scheduler::runs::RunError> for ApiError {
             e @ cambium_scheduler::runs::RunError::RunExists { .. } => {
                 ApiError::conflict(e.to_string())
             }
+            // The run has no such task: an unknown thing, as in the task's own routes.
             e @ cambium_scheduler::runs::RunError::UnknownTask { .. } => {
-                ApiError::field("tasks", e.to_string())
+                ApiError::not_found(e.to_string()).with_detail(json!({ "field": "tasks" }))
             }
         }
     }
