@@ -21,7 +21,7 @@ const PINNED: &str = "4.32.5";
 const SEED: &str = "20261203";
 /// Generated requests per operation and phase: enough to reach every operation's
 /// parameters and bodies, small enough for a couple of minutes on two shared cores.
-const MAX_EXAMPLES: &str = "40";
+const MAX_EXAMPLES: &str = "30";
 
 /// `st` (or `schemathesis`) on the PATH; `None` with a message outside CI, a panic in CI.
 fn schemathesis() -> Option<PathBuf> {

@@ -458,7 +458,7 @@ pub struct BackfillRequestBody {
     pub rerun: Option<String>,
     /// Runs of this backfill at once (default: the DAG's max_active_runs).
     #[serde(default)]
-    #[schema(minimum = 1)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 4294967295.0)]
     pub max_active_runs: Option<u32>,
     /// Only show the runs it would create.
     #[serde(default)]

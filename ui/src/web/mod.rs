@@ -153,7 +153,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/users/{name}",
             axum::routing::patch(api::patch_user).delete(api::remove_user),
         )
-        .fallback(api::not_found);
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(error::json_objects_only));
     Router::new()
         .route("/health", get(api::health))
         .route("/metrics", get(metrics::metrics))

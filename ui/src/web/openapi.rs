@@ -212,7 +212,7 @@ impl Modify for Security {
         super::api::patch_user,
         super::api::remove_user,
     ),
-    components(schemas(ErrorBody)),
+    components(schemas(ErrorBody, RunStateFilter, MarkState, RerunMode, RoleName)),
     modifiers(&Security),
     security(("bearer" = [])),
 )]
@@ -248,6 +248,10 @@ fn error_response(description: &str) -> Value {
 
 /// Applies the rules every route shares to the generated document.
 fn add_shared_rules(doc: &mut Value) {
+    // A PATCH of a user changes something: `{}` is a 400 ("nothing to change").
+    if let Some(patch) = doc.pointer_mut("/components/schemas/PatchUserRequest") {
+        patch["minProperties"] = json!(1);
+    }
     let Some(paths) = doc.get_mut("paths").and_then(Value::as_object_mut) else {
         return;
     };
@@ -273,7 +277,11 @@ fn add_shared_rules(doc: &mut Value) {
                 .flatten()
             {
                 has_input = true;
-                let location = param.get("in").and_then(Value::as_str).unwrap_or("");
+                let location = param
+                    .get("in")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
                 let name = param.get("name").and_then(Value::as_str).unwrap_or("");
                 let is_string = param.pointer("/schema/type") == Some(&json!("string"));
                 if location == "path" {
@@ -281,6 +289,12 @@ fn add_shared_rules(doc: &mut Value) {
                 }
                 if is_string && (location == "path" || name == "dag_id") {
                     param["schema"] = id_schema();
+                }
+                // An optional query parameter sent as null is not sent at all: the default.
+                let required = param.get("required") == Some(&json!(true));
+                if location == "query" && !required {
+                    let schema = param.get("schema").cloned().unwrap_or(json!({}));
+                    param["schema"] = json!({"anyOf": [schema, {"type": "null"}]});
                 }
             }
             let responses = op
