@@ -11,14 +11,14 @@ use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// A task that updates an asset when it succeeds.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub struct AssetProducer {
     pub dag_id: String,
     pub task_id: String,
 }
 
 /// One asset: who updates it, which DAGs it triggers, its events.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AssetView {
     pub name: String,
     /// Tasks with this asset in their `outlets`, by DAG then task.
@@ -86,7 +86,7 @@ pub fn asset_views<D: std::borrow::Borrow<DagRecord>>(
 }
 
 /// The task try whose success recorded an event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AssetEventSource {
     pub dag_id: String,
     pub run_id: String,
@@ -94,7 +94,7 @@ pub struct AssetEventSource {
 }
 
 /// One asset event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AssetEventView {
     pub id: i64,
     pub asset: String,

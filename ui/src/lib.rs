@@ -96,9 +96,8 @@ pub struct TaskView {
     pub start: Option<String>,
     pub end: Option<String>,
     pub duration_ms: Option<i64>,
-    #[schema(value_type = Object)]
+    /// The task's output fields (any JSON), `null` before it has any.
     pub output: Option<Value>,
-    #[schema(value_type = Object)]
     pub metrics: Map<String, Value>,
 }
 
@@ -112,7 +111,6 @@ pub struct RunView {
     pub logical_date: String,
     pub data_interval_start: String,
     pub data_interval_end: String,
-    #[schema(value_type = Object)]
     pub conf: Map<String, Value>,
     pub start: Option<String>,
     pub end: Option<String>,
@@ -217,7 +215,6 @@ pub struct DagDetail {
     pub description: Option<String>,
     pub owner: Option<String>,
     pub tags: Vec<String>,
-    #[schema(value_type = Object)]
     pub params: Map<String, Value>,
     #[schema(value_type = Vec<Object>)]
     pub tasks: Vec<Value>,

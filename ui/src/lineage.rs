@@ -77,7 +77,7 @@ impl Target {
 }
 
 /// An artifact as the views print it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ArtifactView {
     pub id: i64,
     pub kind: String,
@@ -115,7 +115,7 @@ impl From<&ArtifactRecord> for ArtifactView {
 }
 
 /// An operator execution (one task try).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ExecutionView {
     pub execution_id: i64,
     pub dag_id: String,
@@ -151,7 +151,7 @@ impl From<&ExecutionRecord> for ExecutionView {
 }
 
 /// A registered model version (`models show`, the `model` of a lineage).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ModelVersionView {
     pub name: String,
     pub version: i64,
@@ -189,7 +189,7 @@ impl From<&ModelVersion> for ModelVersionView {
 }
 
 /// One row of `models list`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ModelListItem {
     pub name: String,
     pub latest_version: i64,
@@ -216,7 +216,7 @@ impl From<&ModelSummary> for ModelListItem {
 }
 
 /// `models show NAME`: the versions newest first.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ModelDetail {
     pub name: String,
     pub versions: Vec<ModelVersionView>,
@@ -270,7 +270,7 @@ pub async fn push_of_version(
 }
 
 /// A move of an alias (`models promote`, `models rollback`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AliasChangeView {
     pub name: String,
     pub alias: String,
@@ -296,7 +296,7 @@ impl From<&AliasChange> for AliasChangeView {
 }
 
 /// An artifact reached walking inputs upstream from the target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UpstreamArtifact {
     #[serde(flatten)]
     pub artifact: ArtifactView,
@@ -310,14 +310,14 @@ pub struct UpstreamArtifact {
 }
 
 /// The run the target was produced in.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RunRef {
     pub dag_id: String,
     pub run_id: String,
 }
 
 /// The code that produced the target.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CodeView {
     pub operator: String,
     pub operator_version: String,
@@ -328,7 +328,7 @@ pub struct CodeView {
 }
 
 /// A push of the model: a deploy's `PushedModel` artifact and/or a move of `production`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PushView {
     /// The registry's model name and version, when known.
     pub name: Option<String>,
@@ -350,7 +350,7 @@ pub struct PushView {
 }
 
 /// An `Anomalies` artifact of the target's run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ValidationView {
     pub artifact_id: i64,
     pub task_id: String,
@@ -367,7 +367,7 @@ pub struct ValidationView {
 }
 
 /// The answers `cambium lineage` prints.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Lineage {
     /// The target as asked for.
     pub target: String,

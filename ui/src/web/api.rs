@@ -39,7 +39,7 @@ fn query<T>(q: Result<Query<T>, QueryRejection>) -> ApiResult<T> {
 }
 
 #[utoipa::path(get, path = "/health", tag = "meta",
-    responses((status = 200, description = "The server is up", body = Object, example = json!({"status": "ok"}))))]
+    responses((status = 200, description = "The server is up", body = crate::web::openapi::Health, example = json!({"status": "ok"}))))]
 pub async fn health() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
@@ -60,7 +60,7 @@ pub async fn dag_or_404(app: &App, dag_id: &str) -> ApiResult<DagRecord> {
 }
 
 #[utoipa::path(get, path = "/api/v1/dags", tag = "dags",
-    responses((status = 200, body = [DagListItem]), (status = 401, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, body = [DagListItem])))]
 pub async fn list_dags(
     State(app): State<Arc<App>>,
     user: User,
@@ -74,7 +74,7 @@ pub async fn list_dags(
 
 #[utoipa::path(get, path = "/api/v1/dags/{dag_id}", tag = "dags",
     params(("dag_id" = String, Path)),
-    responses((status = 200, body = DagDetail), (status = 404, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, body = DagDetail)))]
 pub async fn get_dag(
     State(app): State<Arc<App>>,
     user: User,
@@ -93,7 +93,7 @@ pub struct PatchDag {
 
 #[utoipa::path(patch, path = "/api/v1/dags/{dag_id}", tag = "dags",
     params(("dag_id" = String, Path)), request_body = PatchDag,
-    responses((status = 200, body = DagDetail), (status = 403, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, body = DagDetail)))]
 pub async fn patch_dag(
     State(app): State<Arc<App>>,
     user: User,
@@ -133,7 +133,7 @@ pub async fn source_text(app: &App, dag: &DagRecord) -> ApiResult<String> {
 
 #[utoipa::path(get, path = "/api/v1/dags/{dag_id}/source", tag = "dags",
     params(("dag_id" = String, Path)),
-    responses((status = 200, description = "The DAG file's text", content_type = "text/plain")))]
+    responses((status = 200, description = "The DAG file's text", body = String, content_type = "text/plain")))]
 pub async fn dag_source(
     State(app): State<Arc<App>>,
     user: User,
@@ -155,6 +155,7 @@ pub async fn dag_source(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct NextRunsQuery {
     /// How many (1 to 100, default 5).
+    #[param(minimum = 1, maximum = 100)]
     pub n: Option<usize>,
 }
 
@@ -183,11 +184,11 @@ pub async fn next_runs(
 #[serde(deny_unknown_fields)]
 pub struct TriggerRequest {
     /// Overrides of the DAG's params.
-    #[schema(value_type = Object)]
     #[serde(default)]
     pub conf: Option<Map<String, Value>>,
-    /// RFC 3339, or YYYY-MM-DD in the DAG's time zone; default now.
+    /// RFC 3339, or YYYY-MM-DD in the DAG's time zone; default (empty or null) now.
     #[serde(default)]
+    #[schema(schema_with = crate::web::openapi::optional_date_schema)]
     pub logical_date: Option<String>,
 }
 
@@ -211,8 +212,8 @@ pub async fn trigger(
 
 #[utoipa::path(post, path = "/api/v1/dags/{dag_id}/runs", tag = "runs",
     params(("dag_id" = String, Path)), request_body = TriggerRequest,
-    responses((status = 201, body = RunView), (status = 400, body = crate::web::openapi::ErrorBody),
-              (status = 409, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 201, body = RunView),
+              (status = 409, description = "A run for that logical date exists", body = crate::web::openapi::ErrorBody)))]
 pub async fn trigger_run(
     State(app): State<Arc<App>>,
     user: User,
@@ -237,10 +238,14 @@ pub async fn trigger_run(
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct RunsQuery {
-    /// queued, running, success or failed.
+    /// queued, running, success or failed (empty: any).
+    #[param(value_type = Option<crate::web::openapi::RunStateFilter>)]
     pub state: Option<String>,
     /// At most this many (default 25, at most 1000).
+    #[param(minimum = 0, maximum = 1000)]
     pub limit: Option<i64>,
+    /// Skip this many, newest first.
+    #[param(minimum = 0)]
     pub offset: Option<i64>,
 }
 
@@ -320,8 +325,8 @@ pub async fn find_run(app: &App, run_id: &str, dag_id: Option<&str>) -> ApiResul
 
 #[utoipa::path(get, path = "/api/v1/runs/{run_id}", tag = "runs",
     params(("run_id" = String, Path), RunQuery),
-    responses((status = 200, body = RunView), (status = 404, body = crate::web::openapi::ErrorBody),
-              (status = 409, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, body = RunView),
+              (status = 409, description = "Several DAGs have a run with this id; add dag_id", body = crate::web::openapi::ErrorBody)))]
 pub async fn get_run(
     State(app): State<Arc<App>>,
     user: User,
@@ -363,7 +368,8 @@ pub async fn clear(
 
 #[utoipa::path(post, path = "/api/v1/runs/{run_id}/clear", tag = "runs",
     params(("run_id" = String, Path), RunQuery), request_body = ClearRequest,
-    responses((status = 200, description = "What was cleared", body = Object)))]
+    responses((status = 200, description = "What was cleared", body = crate::web::openapi::ClearResult),
+              (status = 409, description = "Several DAGs have a run with this id; add dag_id", body = crate::web::openapi::ErrorBody)))]
 pub async fn clear_run(
     State(app): State<Arc<App>>,
     user: User,
@@ -384,6 +390,7 @@ pub async fn clear_run(
 #[serde(deny_unknown_fields)]
 pub struct MarkRequest {
     /// success or failed.
+    #[schema(value_type = crate::web::openapi::MarkState)]
     pub state: String,
 }
 
@@ -420,7 +427,8 @@ pub async fn mark(app: &App, run: &RunRecord, task_id: &str, state: &str) -> Api
 
 #[utoipa::path(post, path = "/api/v1/runs/{run_id}/tasks/{task_id}/mark", tag = "runs",
     params(("run_id" = String, Path), ("task_id" = String, Path), RunQuery), request_body = MarkRequest,
-    responses((status = 200, body = RunView)))]
+    responses((status = 200, body = RunView),
+              (status = 409, description = "Several DAGs have a run with this id; add dag_id", body = crate::web::openapi::ErrorBody)))]
 pub async fn mark_task(
     State(app): State<Arc<App>>,
     user: User,
@@ -439,13 +447,18 @@ pub async fn mark_task(
 #[serde(deny_unknown_fields)]
 pub struct BackfillRequestBody {
     /// RFC 3339, or YYYY-MM-DD in the DAG's time zone.
+    #[schema(schema_with = crate::web::openapi::date_schema)]
     pub start: String,
+    /// As start; not before it.
+    #[schema(schema_with = crate::web::openapi::date_schema)]
     pub end: String,
     /// failed, all or none (default none).
     #[serde(default)]
+    #[schema(value_type = Option<crate::web::openapi::RerunMode>)]
     pub rerun: Option<String>,
     /// Runs of this backfill at once (default: the DAG's max_active_runs).
     #[serde(default)]
+    #[schema(value_type = Option<i64>, minimum = 1, maximum = 4294967295.0)]
     pub max_active_runs: Option<u32>,
     /// Only show the runs it would create.
     #[serde(default)]
@@ -521,9 +534,9 @@ pub async fn backfill(
 
 #[utoipa::path(post, path = "/api/v1/dags/{dag_id}/backfills", tag = "backfills",
     params(("dag_id" = String, Path)), request_body = BackfillRequestBody,
-    responses((status = 201, description = "Started: {backfill_id, dag_id, runs}", body = Object),
+    responses((status = 201, description = "Started", body = crate::web::openapi::BackfillStarted),
               (status = 200, description = "Dry run: the runs it would create", body = BackfillPreview),
-              (status = 400, body = crate::web::openapi::ErrorBody)))]
+              (status = 400, description = "Bad input, or a range the DAG cannot backfill (end before start, no schedule, more than 10000 intervals)", body = crate::web::openapi::ErrorBody)))]
 pub async fn create_backfill(
     State(app): State<Arc<App>>,
     user: User,
@@ -611,7 +624,7 @@ pub async fn backfill_progress(app: &App, id: i64) -> ApiResult<BackfillProgress
 
 #[utoipa::path(get, path = "/api/v1/backfills/{id}", tag = "backfills",
     params(("id" = i64, Path)),
-    responses((status = 200, body = BackfillProgress), (status = 404, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, body = BackfillProgress)))]
 pub async fn get_backfill(
     State(app): State<Arc<App>>,
     user: User,
@@ -642,7 +655,7 @@ pub async fn import_errors(
 }
 
 #[utoipa::path(get, path = "/api/v1/assets", tag = "assets",
-    responses((status = 200, description = "Assets with producers, consumers and event counts", body = Object)))]
+    responses((status = 200, description = "Assets with producers, consumers and event counts", body = [crate::assets::AssetView])))]
 pub async fn list_assets(
     State(app): State<Arc<App>>,
     user: User,
@@ -656,7 +669,7 @@ pub async fn list_assets(
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AssetEventRequest {
-    #[schema(value_type = Object)]
+    /// Anything to record with the event.
     #[serde(default)]
     pub extra: Option<Map<String, Value>>,
 }
@@ -674,7 +687,7 @@ pub async fn emit_asset(app: &App, name: &str, extra: Map<String, Value>) -> Api
 
 #[utoipa::path(post, path = "/api/v1/assets/{name}/events", tag = "assets",
     params(("name" = String, Path)), request_body = AssetEventRequest,
-    responses((status = 201, description = "{event, runs}", body = Object)))]
+    responses((status = 201, description = "The event and the runs it triggered", body = crate::web::openapi::AssetEventCreated)))]
 pub async fn post_asset_event(
     State(app): State<Arc<App>>,
     user: User,
@@ -690,7 +703,7 @@ pub async fn post_asset_event(
 }
 
 #[utoipa::path(get, path = "/api/v1/models", tag = "models",
-    responses((status = 200, description = "As `models list`", body = Object)))]
+    responses((status = 200, description = "As `models list`", body = [ModelListItem])))]
 pub async fn list_models(
     State(app): State<Arc<App>>,
     user: User,
@@ -713,7 +726,7 @@ pub async fn model_detail(app: &App, name: &str) -> ApiResult<ModelDetail> {
 
 #[utoipa::path(get, path = "/api/v1/models/{name}", tag = "models",
     params(("name" = String, Path)),
-    responses((status = 200, description = "As `models show`", body = Object), (status = 404, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, description = "As `models show`", body = ModelDetail)))]
 pub async fn get_model(
     State(app): State<Arc<App>>,
     user: User,
@@ -750,7 +763,7 @@ pub async fn rollback(app: &App, name: &str) -> ApiResult<AliasChangeView> {
 
 #[utoipa::path(post, path = "/api/v1/models/{name}/promote", tag = "models",
     params(("name" = String, Path)), request_body = PromoteRequest,
-    responses((status = 200, description = "The alias change", body = Object)))]
+    responses((status = 200, description = "The alias change", body = AliasChangeView)))]
 pub async fn promote_model(
     State(app): State<Arc<App>>,
     user: User,
@@ -764,7 +777,8 @@ pub async fn promote_model(
 
 #[utoipa::path(post, path = "/api/v1/models/{name}/rollback", tag = "models",
     params(("name" = String, Path)),
-    responses((status = 200, description = "The alias change", body = Object)))]
+    responses((status = 200, description = "The alias change", body = AliasChangeView),
+              (status = 409, description = "No production version, or none before it", body = crate::web::openapi::ErrorBody)))]
 pub async fn rollback_model(
     State(app): State<Arc<App>>,
     user: User,
@@ -776,7 +790,7 @@ pub async fn rollback_model(
 
 #[utoipa::path(get, path = "/api/v1/lineage/{artifact_id}", tag = "models",
     params(("artifact_id" = i64, Path)),
-    responses((status = 200, description = "As `cambium lineage ID --output json`", body = Object)))]
+    responses((status = 200, description = "As `cambium lineage ID --output json`", body = crate::lineage::Lineage)))]
 pub async fn get_lineage(
     State(app): State<Arc<App>>,
     user: User,
@@ -799,19 +813,37 @@ pub async fn get_lineage(
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
+    /// 1 to 64 characters without '/', '\\', '..', control characters or spaces at either end.
+    #[schema(pattern = r"^(?!\s)(?!.*\s$)\.?(?:[^./\\\u0000-\u001f\u007f-\u009f]\.?)+$", min_length = 1, max_length = 64)]
     pub name: String,
     /// `viewer`, `op` or `admin`.
+    #[schema(value_type = crate::web::openapi::RoleName)]
     pub role: String,
+    #[schema(min_length = 1)]
     pub password: String,
 }
 
-/// `PATCH /api/v1/users/{name}`: what to change.
+/// `PATCH /api/v1/users/{name}`: what to change (at least one of them).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct PatchUserRequest {
     /// `viewer`, `op` or `admin`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = crate::web::openapi::RoleName, required = false)]
     pub role: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = String, min_length = 1, required = false)]
     pub password: Option<String>,
+}
+
+/// A field that may be left out but, when sent, is not `null`.
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 fn parse_role(text: &str) -> ApiResult<Role> {
@@ -915,7 +947,7 @@ pub async fn update_user(
 }
 
 #[utoipa::path(get, path = "/api/v1/users", tag = "users",
-    responses((status = 200, body = Vec<crate::UserView>), (status = 403, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, body = Vec<crate::UserView>), (status = 403, description = "Only admins manage users", body = crate::web::openapi::ErrorBody)))]
 pub async fn list_users(
     State(app): State<Arc<App>>,
     user: User,
@@ -926,8 +958,8 @@ pub async fn list_users(
 }
 
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = NewUserRequest,
-    responses((status = 201, body = crate::UserView), (status = 400, body = crate::web::openapi::ErrorBody),
-              (status = 403, body = crate::web::openapi::ErrorBody), (status = 409, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 201, body = crate::UserView),
+              (status = 409, description = "There is a user with this name", body = crate::web::openapi::ErrorBody)))]
 pub async fn post_user(
     State(app): State<Arc<App>>,
     user: User,
@@ -940,9 +972,8 @@ pub async fn post_user(
 
 #[utoipa::path(patch, path = "/api/v1/users/{name}", tag = "users",
     params(("name" = String, Path)), request_body = PatchUserRequest,
-    responses((status = 200, body = crate::UserView), (status = 400, body = crate::web::openapi::ErrorBody),
-              (status = 403, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody),
-              (status = 409, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, body = crate::UserView),
+              (status = 409, description = "That would leave no admin", body = crate::web::openapi::ErrorBody)))]
 pub async fn patch_user(
     State(app): State<Arc<App>>,
     user: User,
@@ -957,8 +988,7 @@ pub async fn patch_user(
 #[utoipa::path(delete, path = "/api/v1/users/{name}", tag = "users",
     params(("name" = String, Path)),
     responses((status = 204, description = "Deleted, with its API tokens and sessions"),
-              (status = 403, body = crate::web::openapi::ErrorBody), (status = 404, body = crate::web::openapi::ErrorBody),
-              (status = 409, body = crate::web::openapi::ErrorBody)))]
+              (status = 409, description = "That is you, or the last admin", body = crate::web::openapi::ErrorBody)))]
 pub async fn remove_user(
     State(app): State<Arc<App>>,
     user: User,

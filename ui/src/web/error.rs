@@ -116,8 +116,9 @@ impl From<cambium_scheduler::runs::RunError> for ApiError {
             e @ cambium_scheduler::runs::RunError::RunExists { .. } => {
                 ApiError::conflict(e.to_string())
             }
+            // The run has no such task: an unknown thing, as in the task's own routes.
             e @ cambium_scheduler::runs::RunError::UnknownTask { .. } => {
-                ApiError::field("tasks", e.to_string())
+                ApiError::not_found(e.to_string()).with_detail(json!({ "field": "tasks" }))
             }
         }
     }
@@ -178,6 +179,36 @@ fn field_of(message: &str) -> Value {
         return Value::String(path.to_string());
     }
     Value::Null
+}
+
+/// Every body the API takes is a JSON object; serde would also read a struct from an array
+/// (`[null, null]`), which no client means. Refused with a 400 before it reaches a handler.
+pub async fn json_objects_only(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let json_body = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+    if !json_body {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    // The same limit as axum's JSON extractor.
+    let Ok(bytes) = axum::body::to_bytes(body, 2 * 1024 * 1024).await else {
+        return ApiError::bad_request("the body is larger than 2 MiB or was cut off")
+            .with_detail(json!({ "field": null }))
+            .into_response();
+    };
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return ApiError::bad_request("the body must be a JSON object, not an array")
+            .with_detail(json!({ "field": null }))
+            .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes)))
+        .await
 }
 
 /// Headers every response gets: no sniffing, no framing, scripts and styles only from

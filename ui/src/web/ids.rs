@@ -9,7 +9,8 @@ pub fn check<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
     if value.is_empty() {
         return Err(ApiError::field(field, format!("{field} is empty")));
     }
-    if value.len() > 512 {
+    // In characters, as the OpenAPI document's `maxLength` counts.
+    if value.chars().count() > 512 {
         return Err(ApiError::field(field, format!("{field} is too long")));
     }
     if value == "." || value.contains("..") || value.contains(['/', '\\']) {

@@ -23,8 +23,10 @@ use std::time::Duration;
 pub struct LogQuery {
     /// Which try (default the latest).
     #[serde(rename = "try")]
+    #[param(value_type = Option<u64>, minimum = 1)]
     pub try_number: Option<String>,
-    /// `1` streams the log as Server-Sent Events until the try ends.
+    /// `true` (or `1`, `yes`) streams the log as Server-Sent Events until the try ends.
+    #[param(value_type = Option<bool>)]
     pub follow: Option<String>,
     /// The DAG, when several DAGs have a run with this id.
     pub dag_id: Option<String>,
@@ -50,8 +52,21 @@ pub async fn locate(
     let latest = ti.try_number.max(1);
     let try_number = match try_text.map(str::trim).filter(|s| !s.is_empty()) {
         None => latest,
-        Some(text) => match text.parse::<u32>() {
-            Ok(n) if (1..=latest).contains(&n) => n,
+        Some(text) => match text.parse::<u64>() {
+            Ok(n) if n >= 1 && n <= u64::from(latest) => n as u32,
+            // A try that has not happened (yet) is unknown, like any other id.
+            Ok(n) if n > u64::from(latest) => {
+                return Err(ApiError::not_found(format!(
+                    "'{task_id}' has no try {n}; its tries so far are 1 to {latest}"
+                ))
+                .with_detail(serde_json::json!({"field": "try"})))
+            }
+            Err(_) if text.bytes().all(|b| b.is_ascii_digit()) => {
+                return Err(ApiError::not_found(format!(
+                    "'{task_id}' has no try {text}; its tries so far are 1 to {latest}"
+                ))
+                .with_detail(serde_json::json!({"field": "try"})))
+            }
             _ => {
                 return Err(ApiError::field(
                     "try",
@@ -110,8 +125,10 @@ pub fn tail(path: &std::path::Path, max: u64) -> (String, u64, bool) {
 
 #[utoipa::path(get, path = "/api/v1/runs/{run_id}/tasks/{task_id}/logs", tag = "runs",
     params(("run_id" = String, Path), ("task_id" = String, Path), LogQuery),
-    responses((status = 200, description = "The log text, or an SSE stream with follow=1", content_type = "text/plain"),
-              (status = 404, body = crate::web::openapi::ErrorBody)))]
+    responses((status = 200, description = "The log text, or with follow=true a Server-Sent Events stream (`log` events, then one `end` event with the try's state)",
+               content((String = "text/plain"), (String = "text/event-stream"))),
+              (status = 404, description = "No such run, task or try, or no log yet", body = crate::web::openapi::ErrorBody),
+              (status = 409, description = "Several DAGs have a run with this id; add dag_id", body = crate::web::openapi::ErrorBody)))]
 pub async fn api_logs(
     State(app): State<Arc<App>>,
     user: User,
@@ -128,7 +145,16 @@ pub async fn api_logs(
         q.try_number.as_deref(),
     )
     .await?;
-    let follow = matches!(q.follow.as_deref(), Some("1" | "true" | "yes"));
+    let follow = match q.follow.as_deref() {
+        None | Some("0" | "false" | "no") => false,
+        Some("1" | "true" | "yes") => true,
+        Some(other) => {
+            return Err(ApiError::field(
+                "follow",
+                format!("follow '{other}' is not true or false"),
+            ))
+        }
+    };
     if !follow {
         let text = match tokio::fs::read(&path).await {
             Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),

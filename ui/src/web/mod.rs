@@ -198,7 +198,8 @@ pub fn router(app: Arc<App>) -> Router {
             "/users/{name}/tokens/{id}",
             axum::routing::delete(tokens::revoke_token),
         )
-        .fallback(api::not_found);
+        .fallback(api::not_found)
+        .layer(axum::middleware::from_fn(error::json_objects_only));
     Router::new()
         .route("/health", get(api::health))
         .route("/metrics", get(metrics::metrics))

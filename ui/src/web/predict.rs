@@ -56,8 +56,8 @@ impl Predictors {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PredictRequest {
-    /// Rows of features, `{feature: value}`.
-    #[schema(value_type = Vec<Object>)]
+    /// Rows of features, `{feature: value}` (at most 10000).
+    #[schema(max_items = 10000)]
     pub instances: Vec<Map<String, Value>>,
     /// A version to use instead of `production`'s.
     #[serde(default)]
@@ -66,10 +66,10 @@ pub struct PredictRequest {
 
 #[utoipa::path(post, path = "/api/v1/models/{name}/predict", tag = "models",
     params(("name" = String, Path)), request_body = PredictRequest,
-    responses((status = 200, description = "{predictions, version}", body = Object,
+    responses((status = 200, description = "One prediction per instance", body = crate::web::openapi::PredictResult,
                example = json!({"predictions": [{"prediction": 6, "probabilities": {"5": 0.2, "6": 0.8}}], "version": 3})),
-              (status = 400, body = crate::web::openapi::ErrorBody),
-              (status = 404, body = crate::web::openapi::ErrorBody)))]
+              (status = 400, description = "Bad input, or instances the model cannot read (a feature missing or of the wrong type)", body = crate::web::openapi::ErrorBody),
+              (status = 409, description = "No production version, or the version cannot be loaded", body = crate::web::openapi::ErrorBody)))]
 pub async fn predict(
     State(app): State<Arc<App>>,
     user: User,
