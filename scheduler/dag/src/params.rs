@@ -1,6 +1,7 @@
 //! A DAG's declared `params` and the check of a run's `conf` against them, as Airflow's
 //! `Param`: a plain default (`rows: 200`) accepts values of the default's JSON type; a full
-//! declaration (`#{ default: 3, type: "integer", min: 1, max: 10 }`) may also name the
+//! declaration (`#{ "default": 3, type: "integer", min: 1, max: 10 }` in Rhai, which
+//! reserves the word `default`) may also name the
 //! accepted types, an `enum`, bounds and a `pattern`. A run's `conf` may only name declared
 //! params; a value that does not fit is refused with a sentence naming the key.
 
