@@ -24,7 +24,14 @@ impl Ctx {
     /// (`--database-url`/`CAMBIUM_DATABASE_URL`, then `database_url` in cambium.toml, then
     /// the embedded SQLite in the home).
     pub fn resolve(global: &Global) -> CmdResult<(Home, cambium_config::Config, String)> {
-        std::fs::create_dir_all(&global.home).map_err(|e| {
+        // A new home is the scheduler user's alone (0700): it holds the database, logs and
+        // try folders. An existing one is left as it is.
+        std::os::unix::fs::DirBuilderExt::mode(
+            std::fs::DirBuilder::new().recursive(true),
+            0o700,
+        )
+        .create(&global.home)
+        .map_err(|e| {
             CliError::usage(format!(
                 "cannot create the home folder {}: {e}; pass another --home",
                 global.home.display()

@@ -34,7 +34,7 @@ fn run_json_has_the_contract_shape_and_protocol_works() {
     env.write_dag(
         "proto.rhai",
         r#"
-let d = dag("proto", #{ params: #{ who: "world", n: 2 } });
+let d = dag("proto", #{ params: #{ who: "world", n: 2, extra: "" } });
 let a = d.command("a", #{ cmd: "printf '{\"rows\": 3, \"who\": \"%s\"}' \"{{ params.who }}\" > $CAMBIUM_OUTPUT && printf '{\"accuracy\": 0.9}' > $CAMBIUM_METRICS && echo $CAMBIUM_DAG_ID $CAMBIUM_TASK_ID $CAMBIUM_TRY_NUMBER" });
 let b = d.command("b", #{ cmd: "test {{ outputs.a.rows }} = 3 && test '{{ conf.extra }}' = yes && test {{ ds }} = 2026-11-20 && echo {{ macros.ds_add(ds, -7) }}", env: #{ GREETING: "hi {{ params.who }}" } });
 a >> b;

@@ -16,7 +16,7 @@ fn a_running_scheduler_runs_a_triggered_run() {
     let env = Env::new();
     env.write_dag(
         "chain.rhai",
-        "let d = dag(\"chain\", #{});\nlet a = d.command(\"a\", #{ cmd: \"true\" });\nlet b = d.command(\"b\", #{ cmd: \"true\" });\nlet c = d.command(\"c\", #{ cmd: \"true\" });\nd.chain([a, b, c]);\n",
+        "let d = dag(\"chain\", #{ params: #{ k: 0 } });\nlet a = d.command(\"a\", #{ cmd: \"true\" });\nlet b = d.command(\"b\", #{ cmd: \"true\" });\nlet c = d.command(\"c\", #{ cmd: \"true\" });\nd.chain([a, b, c]);\n",
     );
     let mut scheduler = env.scheduler();
     let run = env.json(

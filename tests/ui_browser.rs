@@ -827,7 +827,7 @@ async fn user_data_is_shown_as_text() {
     env.write_dag(
         "xss.rhai",
         &format!(
-            "let d = dag(\"xss\", #{{\n    description: {description},\n    tags: [{tag}],\n}});\n\
+            "let d = dag(\"xss\", #{{\n    description: {description},\n    tags: [{tag}],\n    params: #{{ note: \"\" }},\n}});\n\
              d.command(\"shout\", #{{ cmd: [\"echo\", {logged}] }});\n",
             description = serde_json::to_string(DESCRIPTION).expect("json"),
             tag = serde_json::to_string(TAG).expect("json"),

@@ -49,11 +49,18 @@ pub fn path(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
 }
 
-/// Writes `bytes` to `dir/name` atomically: a temporary file, then a rename.
+/// Writes `bytes` to `dir/name` atomically: a temporary file (mode 0600: only the
+/// scheduler's user reads a try's files), then a rename.
 pub fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
     let tmp = dir.join(format!(".{name}.tmp"));
     {
-        let mut file = fs::File::create(&tmp)?;
+        let mut file = fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&tmp)?;
         file.write_all(bytes)?;
     }
     fs::rename(&tmp, dir.join(name))

@@ -43,12 +43,18 @@ pub struct TryRequest {
     /// The process to run: `["sh", "-c", cmd]` for a string command, or the given argv.
     pub argv: Vec<String>,
     pub cwd: Option<PathBuf>,
-    /// The full extra environment (the `CAMBIUM_*` protocol variables included); the
-    /// scheduler's own environment is inherited underneath.
+    /// The task's environment besides [`BASE_ENV`] (the `CAMBIUM_*` protocol variables
+    /// and the task's own `env`). Nothing else of the scheduler's environment is inherited.
     pub env: BTreeMap<String, String>,
+    /// Environment the task's process needs but that must never be written to disk (a
+    /// built-in operator's database and connection URLs). Not in `spec.json`: handed to
+    /// the supervisor through its stdin (see [`TrySecrets`]).
+    #[serde(skip)]
+    pub secret_env: BTreeMap<String, String>,
     #[serde(with = "cambium_dag::duration::serde_ms::option")]
     pub timeout: Option<Duration>,
-    /// Strings replaced by `***` in the log.
+    /// Strings replaced by `***` in the log. Not in `spec.json` (see [`TrySecrets`]).
+    #[serde(skip)]
     pub secrets: Vec<String>,
     /// A folder for this try: `spec.json`, `pid`, `result.json`, `output.json`,
     /// `metrics.json` live here. Created by the executor.
@@ -60,6 +66,46 @@ pub struct TryRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operator: Option<Value>,
 }
+
+/// The variables of the supervisor's own environment a task's process gets (when set);
+/// everything else it gets is in its request.
+pub const BASE_ENV: &[&str] = &[
+    "PATH", "HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "USER", "LOGNAME",
+];
+
+/// The part of a [`TryRequest`] that never touches the disk: handed to the supervisor as
+/// one JSON line on its stdin (after the try folder's line for a standby supervisor; when
+/// [`SECRETS_ON_STDIN`] is set in its environment for one started per try).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrySecrets {
+    /// Added to the task's environment.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Masked as `***` in the try's log.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+}
+
+impl TrySecrets {
+    /// The request's secret part.
+    pub fn of(request: &TryRequest) -> TrySecrets {
+        TrySecrets {
+            env: request.secret_env.clone(),
+            secrets: request.secrets.clone(),
+        }
+    }
+
+    /// The JSON line (with its newline) the supervisor reads.
+    pub fn to_line(&self) -> Vec<u8> {
+        let mut line = serde_json::to_vec(self).unwrap_or_else(|_| b"{}".to_vec());
+        line.push(b'\n');
+        line
+    }
+}
+
+/// Set (to `1`) in the environment of a supervisor started for one try: it reads the try's
+/// [`TrySecrets`] line from its stdin.
+pub const SECRETS_ON_STDIN: &str = "CAMBIUM_SUPERVISE_SECRETS_ON_STDIN";
 
 /// How a try ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,10 +7,13 @@
 use crate::files::{self, ProcessId};
 use crate::outcome::{self, Missing};
 use crate::standby::{self, Pool};
-use crate::{Error, Executor, TryEvent, TryKey, TryOutcome, TryRequest};
+use crate::{
+    Error, Executor, TryEvent, TryKey, TryOutcome, TryRequest, TrySecrets, SECRETS_ON_STDIN,
+};
 use nix::sys::signal::{kill, killpg, Signal};
 use nix::unistd::Pid;
 use std::collections::HashMap;
+use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -125,7 +128,12 @@ impl LocalExecutor {
             return Err(Error::Other("no supervisor command is configured".into()));
         };
         let dir = &request.try_dir;
-        std::fs::create_dir_all(dir)?;
+        // Only the scheduler's user may read a try's folder (and the folders above it it
+        // creates): its spec holds the task's options and environment.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         for stale in [
             files::RESULT,
             files::OUTPUT,
@@ -137,22 +145,30 @@ impl LocalExecutor {
         }
         let spec = serde_json::to_vec(request).map_err(|e| Error::Other(e.to_string()))?;
         files::write_atomic(dir, files::SPEC, &spec)?;
+        let secrets = TrySecrets::of(request).to_line();
         if let Some(pool) = self.standbys.as_ref().filter(|_| standby::fits_a_line(dir)) {
             while let Some(standby) = pool.take() {
-                match standby.hand_over(dir) {
+                match standby.hand_over(dir, &secrets) {
                     Ok(child) => return Ok(child),
                     Err(e) => tracing::debug!("a standby supervisor could not take a try: {e}"),
                 }
             }
         }
-        let child = tokio::process::Command::new(program)
+        let mut child = tokio::process::Command::new(program)
             .args(args)
             .arg(dir)
-            .stdin(Stdio::null())
+            .env(SECRETS_ON_STDIN, "1")
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()?;
+        // The secrets go through a pipe, never a file; one short write into an empty pipe
+        // does not block. Closing it right after is the supervisor's EOF.
+        if let Some(stdin) = child.stdin.take() {
+            let mut stdin = std::fs::File::from(stdin.into_owned_fd()?);
+            std::io::Write::write_all(&mut stdin, &secrets)?;
+        }
         Ok(child)
     }
 }

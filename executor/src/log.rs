@@ -21,13 +21,18 @@ pub struct LogSink {
 impl LogSink {
     /// Opens (appending, creating its folders) the log file at `path`.
     pub fn open(path: &Path, secrets: &[String]) -> io::Result<LogSink> {
+        use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
         let mut options = OpenOptions::new();
-        options.create(true).append(true);
+        // Only the scheduler's user reads logs (the UI and API serve them to others).
+        options.create(true).append(true).mode(0o600);
         // The folders usually exist: only create them when the first open says so.
         let file = match options.open(path) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 if let Some(parent) = path.parent() {
-                    fs::create_dir_all(parent)?;
+                    fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(parent)?;
                 }
                 options.open(path)?
             }

@@ -50,12 +50,18 @@ impl Standby {
         Ok(Standby { child, stdin })
     }
 
-    /// Hands `try_dir` to this standby, which then supervises that try; returns it to be
+    /// Hands `try_dir` and its secrets line (a [`crate::TrySecrets`] line) to this standby,
+    /// which then supervises that try; returns it to be
     /// waited for. On failure (it died, say) it is retired and the error returned.
-    pub(crate) fn hand_over(self, try_dir: &Path) -> std::io::Result<tokio::process::Child> {
+    pub(crate) fn hand_over(
+        self,
+        try_dir: &Path,
+        secrets_line: &[u8],
+    ) -> std::io::Result<tokio::process::Child> {
         let Standby { child, mut stdin } = self;
         let mut line = try_dir.as_os_str().as_bytes().to_vec();
         line.push(b'\n');
+        line.extend_from_slice(secrets_line);
         // One short write into an empty pipe: it does not block and is not split.
         match stdin.write_all(&line) {
             Ok(()) => Ok(child),

@@ -10,7 +10,7 @@
 
 use crate::files::{self, ProcessId, TryResult};
 use crate::log::{LineBuffer, LogSink};
-use crate::TryRequest;
+use crate::{TryRequest, TrySecrets};
 use chrono::Utc;
 use nix::errno::Errno;
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
@@ -28,6 +28,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
+/// The task's `PATH` when the supervisor has none.
+const DEFAULT_PATH: &str = "/usr/local/bin:/usr/bin:/bin";
 /// How long a stopped task gets between SIGTERM and SIGKILL.
 const KILL_GRACE: Duration = Duration::from_secs(3);
 /// How often (in milliseconds) the exit of a task whose output pipes are closed is checked
@@ -39,6 +41,35 @@ const REAP_CHECK_MS: u16 = 100;
 /// result). Meant to be the only thread of its process: it blocks SIGTERM, SIGINT and
 /// SIGCHLD on the calling thread and reads them from a signalfd.
 pub fn run(try_dir: &Path) -> i32 {
+    let secrets = if std::env::var_os(crate::SECRETS_ON_STDIN).is_some() {
+        let mut line = Vec::new();
+        match std::io::stdin().lock().read_until(b'\n', &mut line) {
+            Ok(_) => parse_secrets(&line),
+            Err(e) => Err(format!("could not read the try's secrets from stdin: {e}")),
+        }
+    } else {
+        Ok(TrySecrets::default())
+    };
+    run_with(try_dir, secrets)
+}
+
+/// The [`TrySecrets`] of a line (empty at EOF); the error never quotes the line.
+fn parse_secrets(line: &[u8]) -> Result<TrySecrets, String> {
+    let line = line.strip_suffix(b"\n").unwrap_or(line);
+    if line.is_empty() {
+        return Ok(TrySecrets::default());
+    }
+    serde_json::from_slice(line).map_err(|e| {
+        format!(
+            "the try's secrets line is not valid (line {}, column {})",
+            e.line(),
+            e.column()
+        )
+    })
+}
+
+/// [`run`] with the try's secrets already read.
+fn run_with(try_dir: &Path, secrets: Result<TrySecrets, String>) -> i32 {
     let request: TryRequest = match std::fs::read(files::path(try_dir, files::SPEC))
         .map_err(|e| e.to_string())
         .and_then(|bytes| serde_json::from_slice(&bytes).map_err(|e| e.to_string()))
@@ -76,7 +107,11 @@ pub fn run(try_dir: &Path) -> i32 {
         let error = format!("could not write the try's pid file: {e}");
         return finish(try_dir, failed(None, error), None);
     }
-    let log = match LogSink::open(&request.log_path, &request.secrets) {
+    let secrets = match secrets {
+        Ok(secrets) => secrets,
+        Err(error) => return finish(try_dir, failed(None, error), None),
+    };
+    let log = match LogSink::open(&request.log_path, &secrets.secrets) {
         Ok(log) => log,
         Err(e) => {
             let error = format!(
@@ -86,24 +121,34 @@ pub fn run(try_dir: &Path) -> i32 {
             return finish(try_dir, failed(None, error), None);
         }
     };
-    let result = supervise(&request, try_dir, &log, &signals);
+    let result = supervise(&request, &secrets.env, try_dir, &log, &signals);
     finish(try_dir, result, Some(&log))
 }
 
 /// The argument that starts a supervisor in standby mode (see [`run_standby`]).
 pub const STANDBY_ARG: &str = "--standby";
 
-/// Standby mode: waits for one line on stdin naming a try folder, then runs that try
-/// exactly like [`run`] and returns its exit code. EOF before a whole line or an empty line
-/// (the scheduler went away or is shutting down) returns 0 without doing anything.
+/// Standby mode: waits for one line on stdin naming a try folder and a second one with the
+/// try's [`TrySecrets`] (EOF instead means none), then runs that try exactly like [`run`]
+/// and returns its exit code. EOF before a whole first line or an empty line (the scheduler
+/// went away or is shutting down) returns 0 without doing anything.
 pub fn run_standby() -> i32 {
+    let mut stdin = std::io::stdin().lock();
     let mut line = Vec::new();
-    if let Err(e) = std::io::stdin().lock().read_until(b'\n', &mut line) {
+    if let Err(e) = stdin.read_until(b'\n', &mut line) {
         eprintln!("cambium task supervise: could not read the try folder from stdin: {e}");
         return 1;
     }
     match standby_try_dir(line) {
-        Some(try_dir) => run(&try_dir),
+        Some(try_dir) => {
+            let mut line = Vec::new();
+            let secrets = match stdin.read_until(b'\n', &mut line) {
+                Ok(_) => parse_secrets(&line),
+                Err(e) => Err(format!("could not read the try's secrets from stdin: {e}")),
+            };
+            drop(stdin);
+            run_with(&try_dir, secrets)
+        }
         None => 0,
     }
 }
@@ -154,7 +199,13 @@ fn finish(try_dir: &Path, result: TryResult, log: Option<&LogSink>) -> i32 {
 }
 
 /// Starts the task's process and watches it until it and its output pipes are done.
-fn supervise(request: &TryRequest, try_dir: &Path, log: &LogSink, signals: &SignalFd) -> TryResult {
+fn supervise(
+    request: &TryRequest,
+    secret_env: &BTreeMap<String, String>,
+    try_dir: &Path,
+    log: &LogSink,
+    signals: &SignalFd,
+) -> TryResult {
     let Some(program) = request.argv.first() else {
         return failed(
             Some(127),
@@ -181,9 +232,21 @@ fn supervise(request: &TryRequest, try_dir: &Path, log: &LogSink, signals: &Sign
         }
         None => Command::new(program),
     };
+    // The task's environment is built, not inherited: a few of the supervisor's own
+    // variables, then what the request gives it.
+    command.env_clear();
+    for name in crate::BASE_ENV {
+        if let Some(value) = std::env::var_os(name) {
+            command.env(name, value);
+        }
+    }
+    if std::env::var_os("PATH").is_none() {
+        command.env("PATH", DEFAULT_PATH);
+    }
     command
         .args(&request.argv[1..])
         .envs(&request.env)
+        .envs(secret_env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -514,6 +577,7 @@ mod tests {
             env: BTreeMap::new(),
             timeout,
             secrets: vec![],
+            secret_env: Default::default(),
             try_dir: dir.to_path_buf(),
             log_path: dir.join("try.log"),
             operator: None,

@@ -45,6 +45,7 @@ fn request(root: &Path, n: i64, argv: &[&str]) -> TryRequest {
         env,
         timeout: None,
         secrets: vec![],
+        secret_env: Default::default(),
         log_path: root.join("logs").join(format!("t{n}.log")),
         operator: None,
         try_dir,

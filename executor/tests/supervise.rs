@@ -23,6 +23,7 @@ fn write_spec(dir: &Path, script: &str, timeout: Option<Duration>) {
         env: BTreeMap::new(),
         timeout,
         secrets: vec![],
+        secret_env: Default::default(),
         try_dir: dir.to_path_buf(),
         log_path: dir.join("try.log"),
         operator: None,

@@ -34,6 +34,16 @@ pub fn is_builtin(operator: &str) -> bool {
 }
 
 impl Invocation {
+    /// The connections this operator uses (its `conn` option; `email` defaults to `smtp`):
+    /// the only ones its process is given.
+    pub fn connections(&self) -> Vec<String> {
+        match (self.opt_str("conn"), self.operator.as_str()) {
+            (Some(name), _) => vec![name.to_string()],
+            (None, "email") => vec!["smtp".to_string()],
+            (None, _) => Vec::new(),
+        }
+    }
+
     /// A string option, if set.
     pub fn opt_str(&self, key: &str) -> Option<&str> {
         self.options.get(key).and_then(Value::as_str)

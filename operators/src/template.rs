@@ -1,6 +1,8 @@
 //! Templates in task options: minijinja with Airflow's variables (`ds`, `ts`, `params`,
 //! `outputs`, …) and macros (`macros.ds_add`, `macros.ds_format`). An undefined variable is
 //! an error, never an empty string; nothing is HTML-escaped (options are shell commands).
+//! Values rendered into a shell command line go through the `shell_quote` filter
+//! (`{{ params.path | shell_quote }}`), which makes them one literal word for `sh`.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
 use minijinja::value::Value;
@@ -172,8 +174,31 @@ fn environment() -> &'static Environment<'static> {
         macros.insert("ds_add", Value::from_function(ds_add));
         macros.insert("ds_format", Value::from_function(ds_format));
         env.add_global("macros", Value::from(macros));
+        env.add_filter("shell_quote", shell_quote_filter);
         env
     })
+}
+
+/// `text` as one word for a POSIX shell: inside single quotes, each `'` written as `'\''`.
+/// Nothing inside single quotes is special to `sh` (no `$`, backquote, `;` or newline).
+pub fn shell_quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        if c == '\'' {
+            out.push_str("'\\''");
+        } else {
+            out.push(c);
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// The `shell_quote` filter: the value's text (a number as written, a string as is),
+/// quoted by [`shell_quote`].
+fn shell_quote_filter(value: Value) -> String {
+    shell_quote(&value.to_string())
 }
 
 fn rfc3339(date: &DateTime<Utc>) -> String {
@@ -490,6 +515,38 @@ mod tests {
         assert_eq!(
             render_str("echo {{ '<&>' }}\n", &c).expect("ok"),
             "echo <&>\n"
+        );
+    }
+
+    #[test]
+    fn shell_quote_makes_one_literal_word() {
+        assert_eq!(shell_quote("plain"), "'plain'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        let mut c = ctx();
+        c.params.insert(
+            "evil".into(),
+            serde_json::json!("0.5' ; id > /tmp/x; # $(id) `id`\nid"),
+        );
+        c.params.insert("n".into(), serde_json::json!(0.25));
+        let out = render_str(
+            "echo {{ params.evil | shell_quote }} {{ params.n | shell_quote }}",
+            &c,
+        )
+        .expect("renders");
+        assert_eq!(
+            out,
+            "echo '0.5'\\'' ; id > /tmp/x; # $(id) `id`\nid' '0.25'"
+        );
+        // sh itself sees exactly one argument with the original text.
+        let printed = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("printf %s {}", shell_quote("a'b; $(id) \"c\"\n")))
+            .output()
+            .expect("sh runs");
+        assert_eq!(
+            String::from_utf8_lossy(&printed.stdout),
+            "a'b; $(id) \"c\"\n"
         );
     }
 

@@ -3,7 +3,7 @@
 //! with the pure state machine (`plan`), claims tries by compare-and-set in the store, hands
 //! them to an executor, and reacts to each try's end at once (`engine`). The DAG processor
 //! (`dagproc`) keeps the store in step with the DAGs folder. Asset events and the runs they
-//! trigger are `assets`.
+//! trigger are `assets`. Old try folders are swept by `retention`.
 
 pub mod assets;
 pub mod clock;
@@ -12,6 +12,7 @@ pub mod engine;
 pub mod paths;
 pub mod plan;
 pub mod request;
+pub mod retention;
 pub mod runs;
 pub mod time;
 

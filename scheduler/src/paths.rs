@@ -22,6 +22,11 @@ impl Home {
         format!("sqlite://{}", self.root.join("cambium.db").display())
     }
 
+    /// `tries/`: every try's folder is under it.
+    pub fn tries_root(&self) -> PathBuf {
+        self.root.join("tries")
+    }
+
     /// `logs/<dag>/<run>/<task>/<try>.log`
     pub fn log_path(&self, dag_id: &str, run_id: &str, task_id: &str, try_number: u32) -> PathBuf {
         self.root

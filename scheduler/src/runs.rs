@@ -62,8 +62,9 @@ pub fn seeds(spec: &DagSpec) -> Vec<TaskSeed> {
         .collect()
 }
 
-/// Creates a manual run. `logical_date` defaults to `now`; its data interval is inferred
-/// from the timetable as Airflow does. `test` marks a run driven by `dags test`.
+/// Creates a manual run. `conf` must fit the DAG's params (only declared keys, each with a
+/// value its declaration accepts: [`DagSpec::check_conf`]). `logical_date` defaults to
+/// `now`; its data interval is inferred from the timetable as Airflow does. `test` marks a run driven by `dags test`.
 pub async fn create_manual_run(
     store: &Store,
     spec: &DagSpec,
@@ -72,6 +73,7 @@ pub async fn create_manual_run(
     now: DateTime<Utc>,
     test: bool,
 ) -> Result<RunRecord, RunError> {
+    spec.check_conf(&conf).map_err(RunError::Invalid)?;
     let now = crate::time::to_micros(now);
     let logical_date = crate::time::to_micros(logical_date.unwrap_or(now));
     let interval = timetable_of(spec)?.manual_interval(logical_date);

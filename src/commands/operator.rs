@@ -2,6 +2,8 @@
 //! the operator's invocation from the try's `spec.json`, runs it (cambium-runtime), and
 //! speaks the task protocol: the output to `$CAMBIUM_OUTPUT`, metrics to `$CAMBIUM_METRICS`,
 //! exit 0 (success), 99 (skipped) or 1 (failed, with the reason on stderr, i.e. the log).
+//! Its environment was built by the scheduler: the home, the DAGs folder, the database URL,
+//! the object stores and only the connections the operator names (`CAMBIUM_CONN_<NAME>`).
 
 use crate::cli::Global;
 use crate::context::Ctx;
@@ -34,10 +36,14 @@ pub async fn run(global: Global, try_dir: &Path) -> CmdResult<i32> {
     let artifacts_dir = ctx.home.root().join("artifacts");
     let stores = cambium_data::Stores::new(ctx.config.stores.clone(), artifacts_dir)
         .map_err(|e| CliError::usage(e.to_string()))?;
+    // Only the connections this operator names (its environment carries those as
+    // CAMBIUM_CONN_<NAME>; `cambium.toml` may list more).
+    let named = invocation.connections();
     let connections = ctx
         .config
         .connections
         .iter()
+        .filter(|(k, _)| named.contains(k))
         .map(|(k, v)| (k.clone(), v.expose().to_string()))
         .collect();
     let scratch = try_dir.join("scratch");

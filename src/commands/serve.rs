@@ -51,7 +51,8 @@ pub fn supervisor_command() -> CmdResult<Vec<String>> {
 }
 
 /// How built-in operators' task processes start: `cambium task operator <try_dir>`, told the
-/// home, the DAGs folder and the database of this process.
+/// home, the DAGs folder, the object stores and (never on disk) the database, the cloud
+/// credentials and the connections each one names.
 pub fn operator_runtime(ctx: &Ctx) -> CmdResult<OperatorRuntime> {
     let program = std::env::current_exe()
         .map_err(|e| CliError::usage(format!("cannot find the cambium binary: {e}")))?;
@@ -67,8 +68,36 @@ pub fn operator_runtime(ctx: &Ctx) -> CmdResult<OperatorRuntime> {
             .display()
             .to_string(),
     );
-    env.insert("CAMBIUM_DATABASE_URL".to_string(), ctx.database_url.clone());
-    Ok(OperatorRuntime { program, env })
+    let mut secret_env = std::collections::BTreeMap::new();
+    secret_env.insert("CAMBIUM_DATABASE_URL".to_string(), ctx.database_url.clone());
+    // Object stores in the cloud are configured from these (see cambium-data's stores).
+    for (name, value) in std::env::vars_os() {
+        let (Some(name), Some(value)) = (name.to_str(), value.to_str()) else {
+            continue;
+        };
+        if ["AWS_", "GOOGLE_", "AZURE_"]
+            .iter()
+            .any(|prefix| name.starts_with(prefix))
+        {
+            secret_env.insert(name.to_string(), value.to_string());
+        }
+    }
+    // The object stores, as CAMBIUM_STORE_<NAME> (kept off disk like the rest).
+    for (name, url) in &ctx.config.stores {
+        secret_env.insert(format!("CAMBIUM_STORE_{}", name.to_uppercase()), url.clone());
+    }
+    let connections = ctx
+        .config
+        .connections
+        .iter()
+        .map(|(name, url)| (name.clone(), url.expose().to_string()))
+        .collect();
+    Ok(OperatorRuntime {
+        program,
+        env,
+        secret_env,
+        connections,
+    })
 }
 
 /// Resolves on Ctrl-C or SIGTERM.
@@ -152,11 +181,41 @@ async fn run_scheduler(
         Duration::from_secs(30),
         tx,
     );
+    let sweeper = spawn_try_sweeper(ctx);
     let engine = build_engine(ctx, Mode::Scheduler).await?;
     let result = engine.run(Some(rx), shutdown).await;
     handle.abort();
+    sweeper.abort();
     result?;
     Ok(())
+}
+
+/// Removes try folders older than `[scheduler] try_retention`: at start, then hourly (or
+/// at a tenth of the retention, if that is shorter).
+fn spawn_try_sweeper(ctx: &Ctx) -> tokio::task::JoinHandle<()> {
+    let retention = ctx.config.scheduler.try_retention;
+    let tries = ctx.home.tries_root();
+    let every = (retention / 10).clamp(Duration::from_secs(1), Duration::from_secs(3600));
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(every);
+        loop {
+            ticks.tick().await;
+            let tries = tries.clone();
+            let swept = tokio::task::spawn_blocking(move || {
+                cambium_scheduler::retention::sweep_tries(
+                    &tries,
+                    retention,
+                    std::time::SystemTime::now(),
+                )
+            })
+            .await;
+            match swept {
+                Ok(Ok(n)) if n > 0 => tracing::info!("removed {n} try folders past try_retention"),
+                Ok(Err(e)) => tracing::warn!("sweeping old try folders failed: {e}"),
+                _ => {}
+            }
+        }
+    })
 }
 
 /// Binds the web server's port (with an error that says what to do when it is taken) and

@@ -73,6 +73,7 @@ fn set_scheduler_key(s: &mut SchedulerConfig, key: &str, value: &str) -> Result<
         "scheduler_dead_after" => s.scheduler_dead_after = parse_duration(value)?,
         "paused_on_create" => s.paused_on_create = parse_bool(value)?,
         "parse_timeout" => s.parse_timeout = parse_duration(value)?,
+        "try_retention" => s.try_retention = parse_duration(value)?,
         other => {
             let hint = did_you_mean(other, &SCHEDULER_KEYS)
                 .map(|k| {

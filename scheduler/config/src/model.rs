@@ -125,6 +125,11 @@ pub struct SchedulerConfig {
     /// Env: `CAMBIUM_SCHEDULER__PARSE_TIMEOUT`.
     #[serde(deserialize_with = "duration")]
     pub parse_timeout: Duration,
+    /// How long a try's folder (`<home>/tries/…`) is kept after the try ended; the
+    /// scheduler removes older ones. Logs are kept. Default `"7d"`.
+    /// Env: `CAMBIUM_SCHEDULER__TRY_RETENTION`.
+    #[serde(deserialize_with = "duration")]
+    pub try_retention: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -137,6 +142,7 @@ impl Default for SchedulerConfig {
             scheduler_dead_after: Duration::from_secs(30),
             paused_on_create: false,
             parse_timeout: Duration::from_secs(2),
+            try_retention: Duration::from_secs(7 * 86_400),
         }
     }
 }
@@ -159,7 +165,7 @@ impl SchedulerConfig {
 }
 
 /// The keys of `[scheduler]`, for env overlays and suggestions.
-pub(crate) const SCHEDULER_KEYS: [&str; 7] = [
+pub(crate) const SCHEDULER_KEYS: [&str; 8] = [
     "parallelism",
     "default_pool_slots",
     "dag_dir_watch",
@@ -167,6 +173,7 @@ pub(crate) const SCHEDULER_KEYS: [&str; 7] = [
     "scheduler_dead_after",
     "paused_on_create",
     "parse_timeout",
+    "try_retention",
 ];
 
 /// `[web]`: how the web server (`standalone`, `webserver`) signs people in and protects

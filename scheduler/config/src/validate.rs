@@ -20,6 +20,9 @@ pub(crate) fn problems(config: &Config) -> Vec<String> {
     if s.heartbeat.is_zero() {
         out.push("[scheduler] heartbeat must be longer than 0s (default \"5s\")".to_string());
     }
+    if s.try_retention.is_zero() {
+        out.push("[scheduler] try_retention must be longer than 0s (default \"7d\")".to_string());
+    }
     if s.parse_timeout.is_zero() {
         out.push("[scheduler] parse_timeout must be longer than 0s (default \"2s\")".to_string());
     }

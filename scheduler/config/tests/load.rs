@@ -40,6 +40,7 @@ fn defaults_without_a_file() {
     assert_eq!(s.scheduler_dead_after, Duration::from_secs(30));
     assert!(!s.paused_on_create);
     assert_eq!(s.parse_timeout, Duration::from_secs(2));
+    assert_eq!(s.try_retention, Duration::from_secs(7 * 86_400));
     assert!(config.pools.is_empty());
     assert_eq!(config.connections.len(), 1);
     assert!(config.connections["warehouse"]
@@ -67,6 +68,7 @@ heartbeat = "1s"
 scheduler_dead_after = "10s"
 paused_on_create = true
 parse_timeout = "500ms"
+try_retention = "3d"
 
 [pools]
 gpu = 2
@@ -91,6 +93,7 @@ artifacts = "s3://bucket/artifacts"
             scheduler_dead_after: Duration::from_secs(10),
             paused_on_create: true,
             parse_timeout: Duration::from_millis(500),
+            try_retention: Duration::from_secs(3 * 86_400),
         }
     );
     assert_eq!(config.pools["gpu"], 2);

@@ -6,6 +6,7 @@
 pub mod duration;
 pub mod error;
 pub mod graph;
+pub mod params;
 pub mod retry;
 pub mod rules;
 pub mod spec;
@@ -14,6 +15,7 @@ pub mod state;
 pub use duration::{format_duration, parse_duration};
 pub use error::ImportError;
 pub use graph::{DagGraph, GraphError};
+pub use params::ParamSpec;
 pub use rules::{evaluate_trigger_rule, RuleDecision, UpstreamCounts};
 pub use spec::{DagSpec, RetryBackoff, TaskOptions, TaskSpec, TriggerRule};
 pub use state::{RunState, RunType, TaskState};

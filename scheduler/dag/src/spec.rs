@@ -25,6 +25,10 @@ pub struct DagSpec {
     pub max_active_tasks: u32,
     /// Defaults that a run's `conf` overrides key by key.
     pub params: Map<String, Value>,
+    /// What a run's `conf` may set each param to (see [`crate::params`]); a param missing
+    /// here accepts its default's JSON type.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub param_specs: BTreeMap<String, crate::params::ParamSpec>,
     /// Data-arrival triggers as declared (`on_object(...)`, `on_asset(...)`).
     pub triggers: Vec<Value>,
     pub on_failure: Option<Value>,
@@ -207,6 +211,7 @@ impl DagSpec {
             max_active_runs: 16,
             max_active_tasks: 16,
             params: Map::new(),
+            param_specs: BTreeMap::new(),
             triggers: Vec::new(),
             on_failure: None,
             on_retry: None,
@@ -277,6 +282,12 @@ impl DagSpec {
             .filter(|t| seen.contains(t.task_id.as_str()))
             .map(|t| t.task_id.clone())
             .collect()
+    }
+
+    /// Checks a run's `conf` against the params: only declared keys, each with a value
+    /// its declaration accepts. The error names the key.
+    pub fn check_conf(&self, conf: &Map<String, Value>) -> Result<(), String> {
+        crate::params::check_conf(&self.dag_id, &self.params, &self.param_specs, conf)
     }
 
     /// A stable content hash input: the JSON form of the spec.

@@ -1,6 +1,7 @@
 //! Cambium's DAG-file loader. It owns turning `*.rhai` files of the DAGs folder into
 //! validated [`DagSpec`]s and [`ImportError`]s: the sandboxed Rhai evaluation (no clock, file,
-//! network, environment or module access; bounded operations, depth, sizes and wall time),
+//! network, environment or module access; bounded operations, depth, sizes, memory and wall
+//! time: `meter`),
 //! the Rhai API DAG files use (`dag(...)`, operator methods, `>>`, `after`, `chain`), the
 //! validation of every option against the operator registry and the timetable, the
 //! content-hash cache of a DAGs folder with parallel re-evaluation, and watching the folder.
@@ -12,6 +13,7 @@
 mod api;
 pub mod expand;
 mod folder;
+pub mod meter;
 mod sandbox;
 mod source;
 mod validate;
@@ -52,6 +54,9 @@ pub struct Limits {
     pub max_map_size: usize,
     /// Wall-clock budget per file.
     pub wall_time: Duration,
+    /// Bytes the evaluation of one file may hold at once (its strings, arrays and maps, and
+    /// what it declared); a file that needs more is an import error.
+    pub max_memory: u64,
 }
 
 impl Default for Limits {
@@ -63,6 +68,7 @@ impl Default for Limits {
             max_array_size: 100_000,
             max_map_size: 10_000,
             wall_time: Duration::from_secs(1),
+            max_memory: 32 << 20,
         }
     }
 }

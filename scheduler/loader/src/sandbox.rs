@@ -34,6 +34,9 @@ fn library() -> &'static DagFilePackage {
     LIB.get_or_init(DagFilePackage::new)
 }
 
+/// The token of an evaluation stopped for holding more than `Limits::max_memory`.
+const OUT_OF_MEMORY: &str = "cambium: out of memory";
+
 /// A problem that stopped the evaluation of a file, with its position.
 pub struct Abort {
     pub pos: Pos,
@@ -44,12 +47,14 @@ pub struct Abort {
 /// error that stopped it, if any.
 pub fn evaluate(source: &str, limits: &Limits) -> (Declarations, Option<Abort>) {
     let state: Shared = Arc::new(Mutex::new(Declarations::default()));
+    let metering = crate::meter::Metering::start();
     let engine = build_engine(&state, limits);
     let outcome = match engine.compile(source) {
         Err(e) => Some(parse_abort(e)),
         Ok(ast) => engine.run_ast(&ast).err().map(|e| eval_abort(*e, limits)),
     };
     drop(engine);
+    drop(metering);
     let declarations = match Arc::try_unwrap(state) {
         Ok(m) => m.into_inner().unwrap_or_else(|p| p.into_inner()),
         Err(shared) => std::mem::take(&mut *shared.lock().unwrap_or_else(|p| p.into_inner())),
@@ -71,8 +76,13 @@ fn build_engine(state: &Shared, limits: &Limits) -> Engine {
     engine.set_max_array_size(limits.max_array_size);
     engine.set_max_map_size(limits.max_map_size);
     let deadline = Instant::now() + limits.wall_time;
+    let max_memory = limits.max_memory;
+    // Checked at every operation: one operation allocates at most about what the script
+    // already holds (a copy of a map, say), so memory stays within twice the limit.
     engine.on_progress(move |ops| {
-        if ops % 512 == 0 && Instant::now() > deadline {
+        if crate::meter::held() > max_memory {
+            Some(Dynamic::from(OUT_OF_MEMORY.to_string()))
+        } else if ops % 512 == 0 && Instant::now() > deadline {
             Some(Dynamic::UNIT)
         } else {
             None
@@ -84,10 +94,14 @@ fn build_engine(state: &Shared, limits: &Limits) -> Engine {
 
 fn parse_abort(e: ParseError) -> Abort {
     let pos = Pos::from_rhai(e.position());
-    Abort {
-        pos,
-        message: format!("syntax error: {}", e.err_type()),
+    let mut message = format!("syntax error: {}", e.err_type());
+    if message.contains("'default' is a reserved keyword") {
+        // Rhai reserves `default`; a param declaration needs the key.
+        message.push_str(
+            "; a param declaration writes it quoted: #{ \"default\": 3, type: \"integer\" }",
+        );
     }
+    Abort { pos, message }
 }
 
 fn eval_abort(mut e: EvalAltResult, limits: &Limits) -> Abort {
@@ -97,6 +111,14 @@ fn eval_abort(mut e: EvalAltResult, limits: &Limits) -> Abort {
     }
     let pos = Pos::from_rhai(e.take_position());
     let message = match &e {
+        EvalAltResult::ErrorTerminated(token, ..)
+            if token.clone().into_string().is_ok_and(|t| t == OUT_OF_MEMORY) =>
+        {
+            format!(
+                "evaluating this file needed more than {} MiB of memory (the limit for one DAG file); a DAG file should only declare DAGs (is something growing in a loop?)",
+                limits.max_memory >> 20
+            )
+        }
         EvalAltResult::ErrorTerminated(..) => format!(
             "evaluating this file took longer than {:?}; a DAG file should only declare DAGs (is there an endless loop?)",
             limits.wall_time

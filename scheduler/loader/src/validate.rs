@@ -6,8 +6,8 @@
 use crate::api::RawDag;
 use crate::source::{Pos, SourceIndex};
 use cambium_dag::{
-    parse_duration, DagGraph, DagSpec, ImportError, RetryBackoff, TaskOptions, TaskSpec,
-    TriggerRule,
+    params, parse_duration, DagGraph, DagSpec, ImportError, ParamSpec, RetryBackoff, TaskOptions,
+    TaskSpec, TriggerRule,
 };
 use cambium_operators::registry::{
     check_type, closest, common_task_options, dag_options, operator, operators, OptionSpec,
@@ -150,6 +150,25 @@ fn apply_common(opts: &mut TaskOptions, key: &str, value: &Value, who: &str) -> 
     Ok(())
 }
 
+/// Applies a DAG's `params`: plain defaults, and full declarations
+/// (`#{ default: 3, type: "integer", min: 1, max: 10 }`) split into default and spec.
+fn apply_params(spec: &mut DagSpec, given: &Map<String, Value>, who: &str) -> Result<(), String> {
+    for (name, value) in given {
+        match value.as_object().filter(|_| params::is_declaration(value)) {
+            Some(decl) => {
+                let (default, param) = ParamSpec::declared(decl)
+                    .map_err(|e| format!("param '{name}' of {who}: {e}"))?;
+                spec.params.insert(name.clone(), default);
+                spec.param_specs.insert(name.clone(), param);
+            }
+            None => {
+                spec.params.insert(name.clone(), value.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Checks a DAG's `triggers`: `on_asset(name)` entries with a name; `on_object(...)` is
 /// not available yet.
 fn check_triggers(triggers: &[Value], who: &str) -> Result<(), String> {
@@ -242,10 +261,9 @@ pub fn validate_dag(
             }
             "max_active_runs" => int_in(value, 1, key, &who).map(|n| spec.max_active_runs = n),
             "max_active_tasks" => int_in(value, 1, key, &who).map(|n| spec.max_active_tasks = n),
-            "params" => {
-                spec.params = value.as_object().cloned().unwrap_or_default();
-                Ok(())
-            }
+            "params" => value
+                .as_object()
+                .map_or(Ok(()), |params| apply_params(&mut spec, params, &who)),
             "default_args" => {
                 default_args = value.as_object();
                 Ok(())

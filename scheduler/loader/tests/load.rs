@@ -477,3 +477,41 @@ fn endless_recursion_stops_within_the_budget() {
         messages(&f)
     );
 }
+
+#[test]
+fn params_may_be_declared_in_full_and_bad_declarations_are_import_errors() {
+    let f = load(
+        "dag(\"p\", #{ params: #{ rows: 200, min: #{ \"default\": 0.6, type: \"number\", min: 0.0, max: 1.0 } } });\n",
+    );
+    assert!(f.errors.is_empty(), "{:?}", messages(&f));
+    let spec = &f.dags[0];
+    assert_eq!(spec.params["rows"], serde_json::json!(200));
+    assert_eq!(spec.params["min"], serde_json::json!(0.6));
+    assert_eq!(spec.param_specs["min"].max, Some(1.0));
+    assert!(spec
+        .check_conf(
+            &serde_json::json!({"min": 2})
+                .as_object()
+                .cloned()
+                .unwrap_or_default()
+        )
+        .is_err());
+
+    let f = load("dag(\"p\", #{ params: #{ n: #{ \"default\": \"x\", type: \"integer\" } } });\n");
+    assert!(f.dags.is_empty());
+    assert!(
+        messages(&f)[0].contains("param 'n' of DAG 'p': the default \"x\": must be an integer"),
+        "{:?}",
+        messages(&f)
+    );
+}
+
+#[test]
+fn an_unquoted_default_says_how_to_write_it() {
+    let f = load("dag(\"p\", #{ params: #{ n: #{ default: 3 } } });\n");
+    assert!(
+        messages(&f)[0].contains("#{ \"default\": 3"),
+        "{:?}",
+        messages(&f)
+    );
+}

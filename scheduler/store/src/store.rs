@@ -65,6 +65,24 @@ impl Store {
                 {
                     std::fs::create_dir_all(parent).map_err(|e| unreachable(e.into()))?;
                 }
+                // A new database file is created 0600 (SQLite gives its -wal and -shm files
+                // the database file's mode); an existing one is left as it is.
+                let creates = !url.contains("mode=") || url.contains("mode=rwc");
+                if let Some(path) = url::sqlite_path(url).filter(|p| creates && !p.starts_with(':'))
+                {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    match std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(path)
+                    {
+                        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                            return Err(unreachable(e.into()))
+                        }
+                        _ => {}
+                    }
+                }
                 url::sqlite_create_mode(url)
             }
             Backend::Postgres => url.to_string(),
