@@ -110,3 +110,74 @@ fn the_scheduler_rides_out_lost_database_connections() {
         "each task ran once"
     );
 }
+
+/// A scheduler with `parallelism` slots, optionally killing itself (SIGKILL) at a crash
+/// point of the executor's `fault` module.
+fn scheduler_with(env: &Env, name: &str, parallelism: u32, fault: Option<&str>) -> common::Proc {
+    let log = env.dir.path().join(format!("scheduler-{name}.log"));
+    let file = std::fs::File::create(&log).expect("log");
+    let err = file.try_clone().expect("clone");
+    let mut cmd = env.command(&["scheduler"]);
+    cmd.env("CAMBIUM_LOG", "info")
+        .env("CAMBIUM_SCHEDULER__PARALLELISM", parallelism.to_string())
+        .stdout(file)
+        .stderr(err);
+    if let Some(fault) = fault {
+        cmd.env("CAMBIUM_FAULT", fault);
+    }
+    common::Proc {
+        child: cmd.spawn().expect("start scheduler"),
+        log,
+    }
+}
+
+#[test]
+fn failover_runs_a_dead_schedulers_claimed_tries_exactly_once() {
+    let Some(env) = Env::postgres() else { return };
+    let marks = env.dir.path().join("marks");
+    std::fs::create_dir_all(&marks).expect("marks");
+    let n = 120;
+    let mut text = String::from("let d = dag(\"fan\", #{ max_active_tasks: 256, max_active_runs: 4 });\nlet start = d.command(\"start\", #{ cmd: \"true\" });\n");
+    for i in 0..n {
+        text.push_str(&format!(
+            "let t{i} = d.command(\"t{i}\", #{{ cmd: \"echo $CAMBIUM_TRY_NUMBER >> {m}/$CAMBIUM_RUN_ID-t{i}; sleep 0.5\" }});\nstart >> t{i};\n",
+            m = marks.display()
+        ));
+    }
+    env.write_dag("fan.rhai", &text);
+    env.json(&["dags", "list"], 0);
+
+    // Two ways to die with tries claimed and not started: a crash point right after a
+    // claim (the 12th try it hands over), and a plain `kill -9` two seconds in.
+    let survivor = scheduler_with(&env, "survivor", 8, None);
+    let mut crashing = scheduler_with(&env, "crashing", 8, Some("after-claim:12"));
+    let first = env.trigger(&["fan"]);
+    let died = wait_for(Duration::from_secs(20), || {
+        crashing.child.try_wait().ok().flatten()
+    });
+    assert!(died.is_some(), "no crash\n{}", crashing.log_text());
+    let mut killed = scheduler_with(&env, "killed", 8, None);
+    let second = env.trigger(&["fan"]);
+    std::thread::sleep(Duration::from_secs(2));
+    killed.kill9();
+
+    for run_id in [&first, &second] {
+        let done = wait_for(Duration::from_secs(40), || {
+            let r = env.json(&["runs", "show", run_id], 0);
+            (r["state"] == "success").then_some(())
+        });
+        assert!(
+            done.is_some(),
+            "run {run_id} did not finish: {}\n{}",
+            env.json(&["runs", "show", run_id], 0),
+            survivor.log_text()
+        );
+        for i in 0..n {
+            let path = marks.join(format!("{run_id}-t{i}"));
+            let runs = std::fs::read_to_string(&path)
+                .map(|t| t.lines().count())
+                .unwrap_or(0);
+            assert_eq!(runs, 1, "t{i} of {run_id} ran {runs} times");
+        }
+    }
+}

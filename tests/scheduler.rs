@@ -248,3 +248,164 @@ fn logs_follow_streams_until_the_try_ends() {
     assert_eq!(lines.len(), 3, "{text}");
     assert!(lines[2].ends_with("line 3"), "{text}");
 }
+
+#[test]
+fn tasks_test_knows_a_sensor_that_asks_to_be_poked_again() {
+    let env = Env::new();
+    env.write_dag(
+        "sense.rhai",
+        "let d = dag(\"sense\", #{});\nd.command(\"wait\", #{ cmd: \"printf '{\\\"poke_after_ms\\\": 1500}' > $CAMBIUM_OUTPUT; exit 98\" });\n",
+    );
+    let out = env.run(&["tasks", "test", "sense", "wait"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains("wait of sense: up_for_retry")
+            && stderr.contains("condition does not hold yet")
+            && stderr.contains("1.5s"),
+        "{stderr}"
+    );
+    let json = env.json(&["tasks", "test", "sense", "wait"], 0);
+    assert_eq!(json["state"], "up_for_retry", "{json}");
+    assert_eq!(json["exit_code"], 98);
+    assert_eq!(json["poke_after_ms"], 1500);
+}
+
+#[test]
+fn marking_a_running_task_stops_its_process() {
+    let env = Env::new();
+    let pid_file = env.dir.path().join("task.pid");
+    let after = env.dir.path().join("after.txt");
+    env.write_dag(
+        "long.rhai",
+        &format!(
+            "let d = dag(\"long\", #{{}});\nlet a = d.command(\"a\", #{{ cmd: \"echo $$ > {p}; sleep 60; echo late >> {l}\" }});\nlet b = d.command(\"b\", #{{ cmd: \"echo b >> {l}\" }});\na >> b;\n",
+            p = pid_file.display(),
+            l = after.display()
+        ),
+    );
+    let scheduler = env.scheduler();
+    let run_id = env.trigger(&["long"]);
+    let pid: i32 = wait_for(Duration::from_secs(15), || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+    })
+    .expect("a started");
+    // Marked from another process (the CLI) while the scheduler runs the try.
+    let marked = env.json(
+        &["tasks", "mark", "long", &run_id, "a", "--state", "success"],
+        0,
+    );
+    assert_eq!(task(&marked, "a")["state"], "success", "{marked}");
+    let gone = wait_for(Duration::from_secs(10), || {
+        (!std::path::Path::new(&format!("/proc/{pid}")).exists()).then_some(())
+    });
+    assert!(
+        gone.is_some(),
+        "the marked task's process still runs\n{}",
+        scheduler.log_text()
+    );
+    let done = wait_for(Duration::from_secs(15), || {
+        let r = env.json(&["runs", "show", &run_id], 0);
+        (r["state"] == "success").then_some(r)
+    })
+    .expect("the run ends");
+    assert_eq!(task(&done, "a")["state"], "success", "the mark stands");
+    assert_eq!(task(&done, "b")["state"], "success");
+    let text = std::fs::read_to_string(&after).expect("after");
+    assert_eq!(text.lines().collect::<Vec<_>>(), ["b"], "a never finished");
+}
+
+/// Starts a scheduler that kills itself (SIGKILL, as `kill -9`) at a crash point.
+fn crashing_scheduler(env: &Env, fault: &str) -> common::Proc {
+    let log = env
+        .dir
+        .path()
+        .join(format!("crashing-{}.log", fault.replace(':', "-")));
+    let file = std::fs::File::create(&log).expect("log");
+    let err = file.try_clone().expect("clone");
+    let child = env
+        .command(&["scheduler"])
+        .env("CAMBIUM_LOG", "info")
+        .env("CAMBIUM_FAULT", fault)
+        .stdout(file)
+        .stderr(err)
+        .spawn()
+        .expect("start scheduler");
+    common::Proc { child, log }
+}
+
+/// A fan-out whose tasks each append their try number to their own marker file.
+fn write_fan_out(env: &Env, dag_id: &str, n: usize, cmd_tail: &str) -> std::path::PathBuf {
+    let marks = env.dir.path().join(format!("marks-{dag_id}"));
+    std::fs::create_dir_all(&marks).expect("marks");
+    let mut text = format!(
+        "let d = dag(\"{dag_id}\", #{{ max_active_tasks: 256 }});\nlet start = d.command(\"start\", #{{ cmd: \"echo $CAMBIUM_TRY_NUMBER >> {m}/start\" }});\n",
+        m = marks.display()
+    );
+    for i in 0..n {
+        text.push_str(&format!(
+            "let t{i} = d.command(\"t{i}\", #{{ cmd: \"echo $CAMBIUM_TRY_NUMBER >> {m}/t{i}{cmd_tail}\" }});\nstart >> t{i};\n",
+            m = marks.display()
+        ));
+    }
+    env.write_dag(&format!("{dag_id}.rhai"), &text);
+    marks
+}
+
+/// Every task of the fan-out ran exactly once.
+fn assert_each_ran_once(marks: &std::path::Path, n: usize, context: &str) {
+    let mut names = vec!["start".to_string()];
+    names.extend((0..n).map(|i| format!("t{i}")));
+    for name in names {
+        let runs = std::fs::read_to_string(marks.join(&name))
+            .map(|t| t.lines().count())
+            .unwrap_or(0);
+        assert_eq!(runs, 1, "task {name} ran {runs} times ({context})");
+    }
+}
+
+#[test]
+fn a_scheduler_killed_between_claim_and_start_loses_and_repeats_nothing() {
+    // Crash points (see the executor's `fault` module): after a claim is committed and
+    // before the try is handed over; after its spec is written and before its supervisor
+    // starts; after the supervisor starts and before the scheduler records it. The first
+    // claim batch holds `start`, the second the eight others.
+    for fault in [
+        "after-claim:1",
+        "after-claim:4",
+        "after-spec:1",
+        "after-spec:3",
+        "after-spawn:1",
+        "after-spawn:5",
+    ] {
+        let env = Env::new();
+        let marks = write_fan_out(&env, "fan", 8, "; sleep 0.2");
+        env.json(&["dags", "list"], 0);
+        let run_id = env.trigger(&["fan"]);
+        let mut crashing = crashing_scheduler(&env, fault);
+        let died = wait_for(Duration::from_secs(20), || {
+            crashing.child.try_wait().ok().flatten()
+        });
+        assert!(
+            died.is_some(),
+            "{fault}: the scheduler did not reach its crash point\n{}",
+            crashing.log_text()
+        );
+        assert!(crashing.log_text().contains("crashing at"), "{fault}");
+        let second = env.scheduler();
+        let done = wait_for(Duration::from_secs(30), || {
+            let r = env.json(&["runs", "show", &run_id], 0);
+            (r["state"] == "success").then_some(r)
+        });
+        assert!(
+            done.is_some(),
+            "{fault}: the run did not finish after the restart\n{}",
+            second.log_text()
+        );
+        assert_each_ran_once(&marks, 8, fault);
+        drop(second);
+        crashing.kill9();
+    }
+}

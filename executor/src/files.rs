@@ -11,8 +11,11 @@ use std::path::{Path, PathBuf};
 
 /// The request the supervisor runs.
 pub const SPEC: &str = "spec.json";
-/// `"<pid> <start time in clock ticks>"` of the supervisor.
+/// `"<pid> <start time in clock ticks>"` of the supervisor, or [`RELEASED`]. Created once
+/// and never replaced (see [`claim_pid`]): whoever creates it owns the try.
 pub const PID: &str = "pid";
+/// The `pid` file's text when a scheduler released a try that no supervisor had started.
+pub const RELEASED: &str = "released\n";
 /// The pid of the task's process (the leader of its process group).
 pub const CHILD_PID: &str = "child.pid";
 /// How the task's process ended, written atomically by the supervisor.
@@ -73,6 +76,34 @@ pub fn read_optional(dir: &Path, name: &str) -> io::Result<Option<Vec<u8>>> {
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
     }
+}
+
+/// Creates `dir/pid` with `text` unless it exists, atomically (a temporary file hard-linked
+/// into place, so a reader never sees it half written). Returns whether this call created
+/// it. Both a try's supervisor (before it starts the task) and a scheduler releasing a try
+/// that never started claim the file this way, so exactly one of them goes on.
+pub fn claim_pid(dir: &Path, text: &str) -> io::Result<bool> {
+    let tmp = dir.join(format!(".pid.{}.tmp", std::process::id()));
+    {
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+    }
+    let linked = fs::hard_link(&tmp, dir.join(PID));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// For a scheduler taking over a try whose scheduler died: when no supervisor has started
+/// the try yet, makes sure none ever will (marks its `pid` file [`RELEASED`]) and returns
+/// true; the try never ran and can be run again. False when a supervisor got there first
+/// (the try is to be adopted). Creates the try's folder when the dead scheduler had not.
+pub fn release_unstarted(dir: &Path) -> io::Result<bool> {
+    fs::create_dir_all(dir)?;
+    claim_pid(dir, RELEASED)
 }
 
 /// Removes `dir/name` if it exists.
@@ -184,6 +215,28 @@ mod tests {
         assert!(!reused.is_alive());
         assert_eq!(ProcessId::parse(&me.to_file_text()), Some(me));
         assert_eq!(ProcessId::parse("x"), None);
+    }
+
+    #[test]
+    fn the_pid_file_is_claimed_once() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let me = ProcessId::current().to_file_text();
+        assert!(claim_pid(dir.path(), &me).expect("claim"));
+        assert!(
+            !release_unstarted(dir.path()).expect("release"),
+            "a supervisor owns it"
+        );
+        let other = tempfile::tempdir().expect("tempdir");
+        let try_dir = other.path().join("never-created");
+        assert!(release_unstarted(&try_dir).expect("release"));
+        assert!(
+            !claim_pid(&try_dir, &me).expect("claim"),
+            "a late supervisor backs off"
+        );
+        assert_eq!(
+            fs::read_to_string(try_dir.join(PID)).expect("read"),
+            RELEASED
+        );
     }
 
     #[test]

@@ -7,8 +7,9 @@
 //! Modules: `local` (the [`LocalExecutor`]), `supervise` (the supervisor's [`supervise::run`]),
 //! `files` (the try folder's files and `/proc` checks), `log` (timestamped, masked log lines),
 //! `outcome` (result and protocol files -> [`TryOutcome`]), `standby` (supervisors started ahead
-//! of time for the local executor).
+//! of time for the local executor), `fault` (crash points for the crash-safety tests).
 
+pub mod fault;
 pub mod files;
 pub mod local;
 pub mod log;

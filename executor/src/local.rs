@@ -146,6 +146,7 @@ impl LocalExecutor {
         let spec = serde_json::to_vec(request).map_err(|e| Error::Other(e.to_string()))?;
         files::write_atomic(dir, files::SPEC, &spec)?;
         let secrets = TrySecrets::of(request).to_line();
+        crate::fault::point("after-spec");
         if let Some(pool) = self.standbys.as_ref().filter(|_| standby::fits_a_line(dir)) {
             while let Some(standby) = pool.take() {
                 match standby.hand_over(dir, &secrets) {
@@ -228,6 +229,7 @@ impl Executor for LocalExecutor {
                 return Err(e);
             }
         };
+        crate::fault::point("after-spawn");
         if let Some(pool) = &self.standbys {
             pool.refill(&handle);
         }

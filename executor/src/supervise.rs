@@ -100,12 +100,21 @@ fn run_with(try_dir: &Path, secrets: Result<TrySecrets, String>) -> i32 {
         }
     };
 
-    if let Err(e) = std::fs::write(
-        files::path(try_dir, files::PID),
-        ProcessId::current().to_file_text(),
-    ) {
-        let error = format!("could not write the try's pid file: {e}");
-        return finish(try_dir, failed(None, error), None);
+    match files::claim_pid(try_dir, &ProcessId::current().to_file_text()) {
+        Ok(true) => {}
+        Ok(false) => {
+            // Another scheduler released this try (its scheduler died before we started)
+            // or another supervisor runs it: it is not ours to run or to record.
+            eprintln!(
+                "cambium task supervise: {} is taken by another process; not running it",
+                try_dir.display()
+            );
+            return 3;
+        }
+        Err(e) => {
+            let error = format!("could not write the try's pid file: {e}");
+            return finish(try_dir, failed(None, error), None);
+        }
     }
     let secrets = match secrets {
         Ok(secrets) => secrets,

@@ -149,11 +149,16 @@ pub struct Engine {
     pending: Vec<(TaskState, TaskInstance)>,
     pending_tries: Vec<TryRecord>,
     pending_runs: Vec<RunRecord>,
+    /// Indexes into `pending` planned from a view of their run, with the run's version
+    /// then: they apply only while the run is unchanged (no clear or mark meanwhile).
+    guards: Vec<(usize, i64)>,
     /// Indexes into `pending` that claim a try; started after the batch commits.
     claims: Vec<usize>,
     /// Indexes into `pending` of tries that succeeded, with their task's `outlets`; the
     /// asset events are emitted after the batch commits.
     outlets: Vec<(usize, Vec<String>)>,
+    /// Tries this engine runs that were marked or cleared elsewhere and are being killed.
+    killing: HashSet<TryKey>,
 }
 
 impl Engine {
@@ -194,8 +199,10 @@ impl Engine {
             pending: Vec::new(),
             pending_tries: Vec::new(),
             pending_runs: Vec::new(),
+            guards: Vec::new(),
             claims: Vec::new(),
             outlets: Vec::new(),
+            killing: HashSet::new(),
         }
     }
 
@@ -207,7 +214,11 @@ impl Engine {
         shutdown: impl Future<Output = ()>,
     ) -> Result<Option<RunRecord>, EngineError> {
         tokio::pin!(shutdown);
-        self.startup().await?;
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => return Ok(None),
+            started = self.startup() => started?,
+        }
         loop {
             if let Some(run) = self.finished_single.take() {
                 self.shutdown().await;
@@ -241,7 +252,19 @@ impl Engine {
                 }
             }
             let started = std::time::Instant::now();
-            let stepped = self.step().await;
+            // A step waits for the store as long as it takes (`flush` retries while the
+            // database is unreachable), but never past a shutdown: what it had not
+            // written yet is derived again from the store by the next start.
+            let stepped = tokio::select! {
+                biased;
+                _ = &mut shutdown => None,
+                stepped = self.step() => Some(stepped),
+            };
+            let Some(stepped) = stepped else {
+                info!("stopping while the store is being written; the next start picks up from the store");
+                self.shutdown().await;
+                return Ok(None);
+            };
             self.last_step_ms = Some(started.elapsed().as_secs_f64() * 1000.0);
             if let Err(e) = stepped {
                 // Never give up on the store: a scheduler that exits on a database hiccup
@@ -252,7 +275,14 @@ impl Engine {
                     error!(error = %e, "metadata database error; retrying");
                 }
                 self.pending_reset();
-                tokio::time::sleep(Duration::from_millis(500)).await;
+                tokio::select! {
+                    biased;
+                    _ = &mut shutdown => {
+                        self.shutdown().await;
+                        return Ok(None);
+                    }
+                    _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                }
             }
         }
     }
@@ -303,9 +333,14 @@ impl Engine {
     }
 
     async fn shutdown(&mut self) {
-        // Running tries are left to their supervisors; a later scheduler adopts them.
-        if let Err(e) = self.store.remove_scheduler(&self.opts.scheduler_id).await {
-            debug!(error = %e, "could not deregister scheduler");
+        // Running tries are left to their supervisors; a later scheduler adopts them. An
+        // unreachable store does not hold the shutdown up: the record then simply ages
+        // until another scheduler finds it dead.
+        let deregister = self.store.remove_scheduler(&self.opts.scheduler_id);
+        match tokio::time::timeout(Duration::from_secs(2), deregister).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => debug!(error = %e, "could not deregister scheduler"),
+            Err(_) => debug!("the store did not answer; scheduler not deregistered"),
         }
     }
 
@@ -491,10 +526,36 @@ impl Engine {
                 },
             };
             let tis = tis_by_run.remove(&run.id).unwrap_or_default();
+            self.stop_tries_ended_elsewhere(run.id, &tis);
             self.dirty.insert(run.id);
             self.runs.insert(run.id, ActiveRun { run, spec, tis });
         }
         Ok(())
+    }
+
+    /// Kills the tries this engine runs whose task instance, as just read from the store,
+    /// no longer waits for them: marked success or failed by hand (CLI, API, UI), or moved
+    /// to another try. This is how a mark reaches a running process, whichever process made
+    /// it: the owning engine reads its runs again at every resync (and at once when a write
+    /// of its conflicts with the mark), and stops the try's whole process group.
+    fn stop_tries_ended_elsewhere(&mut self, run_pk: i64, tis: &[TaskInstance]) {
+        let mine: Vec<TryKey> = self
+            .inflight
+            .iter()
+            .filter(|(key, pk)| **pk == run_pk && !self.killing.contains(key))
+            .map(|(key, _)| *key)
+            .collect();
+        for key in mine {
+            let Some(ti) = tis.iter().find(|t| t.id == key.ti_id) else {
+                continue;
+            };
+            if ti.try_number == key.try_number && ti.state.is_active() {
+                continue;
+            }
+            info!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, try_number = key.try_number, state = %ti.state, "the task was set to another state while its try ran; killing the try");
+            self.killing.insert(key);
+            self.executor.kill(key);
+        }
     }
 
     /// Re-reads every active run from the store (after clears, other schedulers' work, or
@@ -596,21 +657,69 @@ impl Engine {
                     mem.claimed_by = Some(self.opts.scheduler_id.clone());
                 }
             }
-            self.inflight.insert(key, ti.run_pk);
             let same_host = ti
                 .hostname
                 .as_deref()
                 .is_none_or(|h| h == self.opts.hostname);
             if same_host {
+                // Claimed but never started (the scheduler died between its claim and its
+                // supervisor's start): make sure no late supervisor ever starts it, then
+                // put it back to be claimed again. It costs no retry.
+                match cambium_executor::files::release_unstarted(&try_dir) {
+                    Ok(true) => {
+                        self.release(&ti, now);
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => {
+                        warn!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, error = %e, "could not check whether the try started; adopting it");
+                    }
+                }
+                self.inflight.insert(key, ti.run_pk);
                 info!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, try_number = ti.try_number, "adopting try");
                 self.executor.adopt(key, try_dir);
             } else {
+                self.inflight.insert(key, ti.run_pk);
                 let outcome =
                     lost_outcome(now, "the scheduler running this try on another host died");
                 let _ = self.self_events.send(TryEvent::Finished { key, outcome });
             }
         }
         Ok(())
+    }
+
+    /// Puts a try that was claimed but never started (its scheduler died first) back to
+    /// `scheduled`, to be claimed again as the next try number (its own try folder is
+    /// marked released); it costs no retry, as `max_tries` grows by one.
+    fn release(&mut self, stored: &TaskInstance, now: DateTime<Utc>) {
+        let Some(run) = self.runs.get_mut(&stored.run_pk) else {
+            return;
+        };
+        let Some(ti) = run.tis.iter_mut().find(|t| t.id == stored.id) else {
+            return;
+        };
+        info!(dag_id = %ti.dag_id, run_id = %ti.run_id, task_id = %ti.task_id, try_number = ti.try_number, "releasing a try its dead scheduler claimed but never started");
+        let expect = stored.state;
+        *ti = stored.clone();
+        ti.state = TaskState::Scheduled;
+        ti.max_tries = ti.max_tries.saturating_add(1);
+        ti.queued_at = None;
+        ti.start_at = None;
+        ti.pid = None;
+        ti.claimed_by = None;
+        ti.hostname = None;
+        self.pending_tries.push(TryRecord {
+            ti_id: ti.id,
+            try_number: ti.try_number,
+            state: TaskState::Scheduled,
+            start_at: None,
+            end_at: Some(now),
+            exit_code: None,
+            hostname: stored.hostname.clone(),
+            error: Some("never started: the scheduler that claimed it stopped first".into()),
+        });
+        self.pending.push((expect, ti.clone()));
+        self.dirty.insert(stored.run_pk);
     }
 
     // ---- events -----------------------------------------------------------------------
@@ -626,6 +735,10 @@ impl Engine {
             );
             return;
         };
+        if matches!(ev, TryEvent::Finished { .. }) {
+            self.inflight.remove(&key);
+            self.killing.remove(&key);
+        }
         let Some(run) = self.runs.get_mut(&run_pk) else {
             return;
         };
@@ -648,7 +761,6 @@ impl Engine {
                 }
             }
             TryEvent::Finished { outcome, .. } => {
-                self.inflight.remove(&key);
                 if !ti.state.is_active() {
                     return;
                 }
@@ -690,6 +802,40 @@ impl Engine {
     }
 }
 
+/// What a try's exit means by the task protocol, before retries are considered: exit 0
+/// is success, 99 skipped, 98 a sensor whose condition does not hold yet (poke again after
+/// the returned delay, without using up a retry), anything else (or a protocol error, a
+/// timeout, a lost process) a failure. Shared by the scheduler and `cambium tasks test`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExitMeaning {
+    Success,
+    Skipped,
+    Reschedule { after_ms: i64 },
+    Failure,
+}
+
+/// How long a sensor waits between pokes when it does not say (`poke_after_ms`).
+pub const DEFAULT_POKE_MS: i64 = 30_000;
+
+impl ExitMeaning {
+    pub fn of(outcome: &TryOutcome) -> ExitMeaning {
+        let ok = outcome.error.is_none() && !outcome.lost && !outcome.timed_out;
+        match outcome.exit_code {
+            Some(0) if ok => ExitMeaning::Success,
+            Some(99) if ok => ExitMeaning::Skipped,
+            Some(98) if ok => ExitMeaning::Reschedule {
+                after_ms: outcome
+                    .output
+                    .as_ref()
+                    .and_then(|o| o.get("poke_after_ms"))
+                    .and_then(serde_json::Value::as_i64)
+                    .unwrap_or(DEFAULT_POKE_MS),
+            },
+            _ => ExitMeaning::Failure,
+        }
+    }
+}
+
 /// Applies a try's outcome to its task instance: success, skipped, up_for_retry or failed.
 fn settle(ti: &mut TaskInstance, outcome: &TryOutcome, spec: &DagSpec, now: DateTime<Utc>) {
     let end = outcome.ended_at;
@@ -702,25 +848,18 @@ fn settle(ti: &mut TaskInstance, outcome: &TryOutcome, spec: &DagSpec, now: Date
     ti.output = outcome.output.clone();
     ti.metrics = outcome.metrics.clone();
     ti.error = outcome.error.clone();
-    let ok = outcome.error.is_none() && !outcome.lost && !outcome.timed_out;
-    ti.state = match outcome.exit_code {
-        Some(0) if ok => TaskState::Success,
-        Some(99) if ok => TaskState::Skipped,
+    ti.state = match ExitMeaning::of(outcome) {
+        ExitMeaning::Success => TaskState::Success,
+        ExitMeaning::Skipped => TaskState::Skipped,
         // A sensor whose condition does not hold yet: poke again later, without a slot
         // meanwhile and without using up a retry.
-        Some(98) if ok => {
-            let after_ms = outcome
-                .output
-                .as_ref()
-                .and_then(|o| o.get("poke_after_ms"))
-                .and_then(serde_json::Value::as_i64)
-                .unwrap_or(30_000);
+        ExitMeaning::Reschedule { after_ms } => {
             ti.max_tries = ti.max_tries.saturating_add(1);
             ti.next_retry_at = Some(now + chrono::Duration::milliseconds(after_ms));
             ti.output = None;
             TaskState::UpForRetry
         }
-        _ => {
+        ExitMeaning::Failure => {
             if ti.error.is_none() {
                 ti.error = Some(match outcome.exit_code {
                     Some(code) => format!("the task exited with code {code}"),
@@ -908,6 +1047,7 @@ impl Engine {
                 ti.state = state;
                 ti.end_at = Some(now);
                 ti.next_retry_at = None;
+                self.guards.push((self.pending.len(), run.run.version));
                 self.pending.push((expect, ti.clone()));
             }
             if let Some(final_state) = plan.finished {
@@ -978,6 +1118,7 @@ impl Engine {
                 continue;
             };
             let max_tasks = run.spec.max_active_tasks;
+            let version = run.run.version;
             let group_full = group_is_full(&run.spec, &run.tis, &run.tis[i].task_id);
             let ti = &mut run.tis[i];
             let pool_slots = self
@@ -990,6 +1131,7 @@ impl Engine {
             if free == 0 || pool_used >= pool_slots || dag_used >= max_tasks || group_full {
                 if ti.state == TaskState::None {
                     ti.state = TaskState::Scheduled;
+                    self.guards.push((self.pending.len(), version));
                     self.pending.push((TaskState::None, ti.clone()));
                 }
                 continue;
@@ -1013,29 +1155,48 @@ impl Engine {
             ti.claimed_by = Some(self.opts.scheduler_id.clone());
             ti.hostname = Some(self.opts.hostname.clone());
             self.claims.push(self.pending.len());
+            self.guards.push((self.pending.len(), version));
             self.pending.push((expect, ti.clone()));
         }
     }
 
     /// Commits this step's changes in one transaction (retrying while the store is
     /// unreachable, so no outcome is lost), then starts the tries it claimed.
+    ///
+    /// Run transitions and the task changes planned from a view of a run are conditional
+    /// on the run's version: when a clear or a mark changed the run meanwhile, they do not
+    /// apply and the run is read again (and planned again from what is stored). A try's
+    /// start and end always apply (compare-and-set on the task's state only), so no
+    /// outcome is lost to a conflict.
     async fn flush(&mut self) -> Result<(), cambium_store::Error> {
         if self.pending.is_empty() && self.pending_runs.is_empty() && self.pending_tries.is_empty()
         {
             return Ok(());
         }
+        // One write per run: the last record holds every change of this step (a run
+        // admitted and ended in one step is written once, from the version it was read at).
+        let mut runs: Vec<RunRecord> = Vec::new();
+        for run in std::mem::take(&mut self.pending_runs) {
+            match runs.iter_mut().find(|r| r.id == run.id) {
+                Some(slot) => *slot = run,
+                None => runs.push(run),
+            }
+        }
         let batch = Batch {
             task_instances: std::mem::take(&mut self.pending),
-            runs: std::mem::take(&mut self.pending_runs),
+            runs,
             tries: std::mem::take(&mut self.pending_tries),
         };
+        let guards = std::mem::take(&mut self.guards);
         let claims = std::mem::take(&mut self.claims);
         let outlets = std::mem::take(&mut self.outlets);
         let mut delay = Duration::from_millis(100);
         let applied = loop {
-            match self.store.apply(&batch).await {
+            match self.store.apply_guarded(&batch, &guards).await {
                 Ok(applied) => break applied,
                 Err(e) if e.is_retryable() => {
+                    // Retried until it is written or the engine shuts down (`run` stops
+                    // waiting on shutdown; the next start derives it all again).
                     warn!(error = %e, "could not write to the store; retrying");
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(Duration::from_secs(5));
@@ -1045,6 +1206,7 @@ impl Engine {
                     self.pending = batch.task_instances;
                     self.pending_runs = batch.runs;
                     self.pending_tries = batch.tries;
+                    self.guards = guards;
                     self.claims = claims;
                     self.outlets = outlets;
                     return Err(e);
@@ -1053,15 +1215,25 @@ impl Engine {
         };
 
         let mut conflicted: HashSet<i64> = HashSet::new();
-        for (i, ok) in applied.iter().enumerate() {
+        for (i, ok) in applied.task_instances.iter().enumerate() {
             if !ok {
                 if let Some((_, ti)) = batch.task_instances.get(i) {
                     conflicted.insert(ti.run_pk);
                 }
             }
         }
-        for run in &batch.runs {
-            if run.state.is_finished() && !conflicted.contains(&run.id) {
+        for (run, ok) in batch.runs.iter().zip(&applied.runs) {
+            if !ok {
+                info!(dag_id = %run.dag_id, run_id = %run.run_id, "the run changed meanwhile (clear or mark); reading it again");
+                conflicted.insert(run.id);
+                continue;
+            }
+            if let Some(active) = self.runs.get_mut(&run.id) {
+                active.run.version = run.version + 1;
+            }
+        }
+        for (run, ok) in batch.runs.iter().zip(&applied.runs) {
+            if *ok && run.state.is_finished() && !conflicted.contains(&run.id) {
                 self.runs.remove(&run.id);
                 if let Mode::SingleRun { run_pk } = self.opts.mode {
                     if run_pk == run.id {
@@ -1070,26 +1242,35 @@ impl Engine {
                 }
             }
         }
+        // A claim that applied is this engine's to start, even when another change of the
+        // same run conflicted: left unstarted it would stay queued under a live claim.
         for idx in claims {
-            let (Some(true), Some((_, ti))) = (applied.get(idx), batch.task_instances.get(idx))
-            else {
+            let (Some(true), Some((_, ti))) = (
+                applied.task_instances.get(idx),
+                batch.task_instances.get(idx),
+            ) else {
                 continue;
             };
-            if conflicted.contains(&ti.run_pk) {
-                continue;
-            }
+            cambium_executor::fault::point("after-claim");
             self.start_try(ti.clone());
         }
         for (idx, names) in outlets {
-            if let (Some(true), Some((_, ti))) = (applied.get(idx), batch.task_instances.get(idx)) {
+            if let (Some(true), Some((_, ti))) = (
+                applied.task_instances.get(idx),
+                batch.task_instances.get(idx),
+            ) {
                 self.emit_outlets(ti, names).await;
             }
         }
         for pk in conflicted {
             debug!(run_pk = pk, "conflicting change; reloading run");
-            self.runs.remove(&pk);
             if let Some(run) = self.store.get_run_by_pk(pk).await? {
+                if run.state.is_finished() {
+                    self.runs.remove(&pk);
+                }
                 self.load_runs(vec![run], true).await?;
+            } else {
+                self.runs.remove(&pk);
             }
         }
         Ok(())

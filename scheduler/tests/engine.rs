@@ -1,6 +1,8 @@
 //! The engine stepped one tick at a time with an injected clock (no sleeping) over a real
 //! SQLite store, with an executor scripted by the test: retries wait for their delay on the
-//! clock, and scheduled runs follow it.
+//! clock, scheduled runs follow it, a clear or mark made elsewhere is never overwritten by
+//! the engine's older view, a mark stops the try it ends, and a shutdown does not wait
+//! out a store that cannot be written.
 
 mod common;
 
@@ -11,7 +13,7 @@ use cambium_store::{RunFilter, Store};
 use chrono::{DateTime, TimeZone, Utc};
 use common::Scripted;
 use serde_json::{json, Map};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
@@ -68,10 +70,7 @@ async fn harness(spec: &DagSpec, now: DateTime<Utc>) -> Harness {
         .expect("sync");
     let clock = Arc::new(ManualClock::new(now));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor = Arc::new(Scripted {
-        submitted: Mutex::new(Vec::new()),
-        events: tx.clone(),
-    });
+    let executor = Arc::new(Scripted::new(tx.clone()));
     let opts = EngineOptions::new(Home::new(dir.path()), Mode::Scheduler);
     let mut engine = Engine::new(store.clone(), executor.clone(), tx, rx, clock.clone(), opts);
     engine.start().await.expect("start");
@@ -221,4 +220,197 @@ async fn a_backfill_never_takes_the_slots_of_the_schedule() {
         backfill_runs, 1,
         "the backfill keeps to its own max_active_runs: {started:?}"
     );
+}
+
+/// Two independent tasks `a` and `b`, no retries.
+fn pair() -> DagSpec {
+    let mut spec = dag(None, 0, Duration::from_secs(30));
+    let mut b = spec.tasks[0].clone();
+    b.task_id = "b".into();
+    spec.tasks.push(b);
+    spec
+}
+
+fn state_of(tis: &[cambium_store::TaskInstance], task_id: &str) -> TaskState {
+    tis.iter()
+        .find(|t| t.task_id == task_id)
+        .map(|t| t.state)
+        .expect("task instance")
+}
+
+#[tokio::test]
+async fn a_clear_while_the_run_goes_on_is_not_overwritten_by_the_runs_end() {
+    let now = at(2026, 11, 23, 12);
+    let spec = pair();
+    let mut h = harness(&spec, now).await;
+    let run = create_manual_run(&h.store, &spec, Map::new(), None, now, false)
+        .await
+        .expect("run");
+    h.engine.tick().await.expect("tick");
+    let first = h.executor.submitted();
+    assert_eq!(first.len(), 2, "a and b start");
+    let key = |task: &str| {
+        first
+            .iter()
+            .find(|r| r.task_id == task)
+            .map(|r| r.key)
+            .expect("submitted")
+    };
+    h.executor.finish(key("b"), 0, now);
+    h.engine.tick().await.expect("tick");
+
+    // b is cleared (by the CLI or the API) while a still runs...
+    cambium_scheduler::runs::clear_run_tasks(&h.store, &spec, run.id, &["b".into()], false)
+        .await
+        .expect("clear");
+    // ...then a ends: the engine's view still has b done, and must not end the run on it.
+    h.executor.finish(key("a"), 0, now);
+    h.engine.tick().await.expect("tick");
+    h.engine.tick().await.expect("tick");
+    let stored = h
+        .store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_ne!(
+        stored.state,
+        RunState::Success,
+        "the cleared task has not run again yet"
+    );
+    let again: Vec<_> = h
+        .executor
+        .submitted()
+        .into_iter()
+        .filter(|r| r.task_id == "b")
+        .collect();
+    assert_eq!(again.len(), 2, "the cleared task runs again");
+    h.executor.finish(again[1].key, 0, now);
+    h.engine.tick().await.expect("tick");
+    let stored = h
+        .store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(stored.state, RunState::Success);
+    let tis = h.store.task_instances(run.id).await.expect("tis");
+    assert_eq!(state_of(&tis, "b"), TaskState::Success);
+}
+
+#[tokio::test]
+async fn marking_a_running_try_kills_it_and_its_end_does_not_undo_the_mark() {
+    let now = at(2026, 11, 23, 12);
+    let spec = dag(None, 0, Duration::from_secs(30));
+    let mut h = harness(&spec, now).await;
+    let run = create_manual_run(&h.store, &spec, Map::new(), None, now, false)
+        .await
+        .expect("run");
+    h.engine.tick().await.expect("tick");
+    let tries = h.executor.submitted();
+    assert_eq!(tries.len(), 1);
+    h.engine.tick().await.expect("tick");
+    let tis = h.store.task_instances(run.id).await.expect("tis");
+    assert_eq!(tis[0].state, TaskState::Running);
+
+    // Marked by another process (the CLI or the API) while the engine runs the try.
+    h.store
+        .mark_task_instance(tis[0].id, TaskState::Success, now)
+        .await
+        .expect("mark");
+    // The engine reads its runs again at its next resync and stops the try.
+    h.clock.advance(chrono::Duration::seconds(2));
+    h.engine.tick().await.expect("tick");
+    assert_eq!(
+        h.executor.killed(),
+        [tries[0].key],
+        "the marked try is killed"
+    );
+
+    // The killed try's end (by a signal) does not undo the mark, and the run ends.
+    let killed = cambium_executor::TryOutcome {
+        exit_code: None,
+        timed_out: false,
+        lost: false,
+        started_at: Some(now),
+        ended_at: h.clock_now(),
+        output: None,
+        metrics: Map::new(),
+        error: Some("the task's process was killed by signal 15 (SIGTERM)".into()),
+    };
+    h.executor
+        .events
+        .send(cambium_executor::TryEvent::Finished {
+            key: tries[0].key,
+            outcome: killed,
+        })
+        .expect("send");
+    h.engine.tick().await.expect("tick");
+    h.engine.tick().await.expect("tick");
+    let tis = h.store.task_instances(run.id).await.expect("tis");
+    assert_eq!(tis[0].state, TaskState::Success);
+    let stored = h
+        .store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(stored.state, RunState::Success);
+    assert_eq!(h.executor.killed().len(), 1, "killed once");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_does_not_wait_for_an_unwritable_store() {
+    use sqlx::Connection;
+    let now = at(2026, 11, 23, 12);
+    let spec = dag(None, 0, Duration::from_secs(30));
+    let h = harness(&spec, now).await;
+    // A run due two (clock) seconds from now: loaded, not started yet.
+    create_manual_run(
+        &h.store,
+        &spec,
+        Map::new(),
+        None,
+        now + chrono::Duration::seconds(2),
+        false,
+    )
+    .await
+    .expect("run");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let engine = tokio::spawn(h.engine.run(None, async move {
+        let _ = stopped.await;
+    }));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Another connection takes the database's write lock: every write of the engine now
+    // waits for it, then fails as busy, a retryable outage.
+    let url = format!("sqlite://{}", h._dir.path().join("cambium.db").display());
+    let mut blocker = sqlx::SqliteConnection::connect(&url)
+        .await
+        .expect("connect");
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut blocker)
+        .await
+        .expect("lock");
+    // The run falls due (before the next heartbeat): the engine claims its task and is
+    // stuck writing the claim.
+    h.clock.advance(chrono::Duration::seconds(3));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        h.executor.submitted().is_empty(),
+        "nothing could be claimed"
+    );
+
+    let asked = std::time::Instant::now();
+    let _ = stop.send(());
+    let ended = tokio::time::timeout(Duration::from_secs(5), engine).await;
+    assert!(
+        ended.is_ok(),
+        "the engine must stop on shutdown while the store is unwritable"
+    );
+    assert!(asked.elapsed() < Duration::from_secs(4));
+    sqlx::query("ROLLBACK")
+        .execute(&mut blocker)
+        .await
+        .expect("unlock");
 }

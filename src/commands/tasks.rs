@@ -7,6 +7,7 @@ use crate::error::{CliError, CmdResult};
 use cambium_dag::{RunState, RunType, TaskState};
 use cambium_executor::local::LocalExecutor;
 use cambium_executor::{Executor, TryEvent};
+use cambium_scheduler::engine::ExitMeaning;
 use cambium_scheduler::request::build_request;
 use cambium_scheduler::runs::timetable_of;
 use cambium_store::{RunRecord, TaskInstance};
@@ -128,16 +129,33 @@ async fn test(
         }
     };
     print_from(&log_path, offset);
-    let state = match (outcome.exit_code, &outcome.error) {
-        (Some(0), None) => "success",
-        (Some(99), None) => "skipped",
-        _ => "failed",
+    // The same reading of the exit as the scheduler's: 98 is a sensor whose condition does
+    // not hold yet, which a scheduler would poke again (no failure, no retry used).
+    let meaning = ExitMeaning::of(&outcome);
+    let (state, note) = match meaning {
+        ExitMeaning::Success => ("success", None),
+        ExitMeaning::Skipped => ("skipped", None),
+        ExitMeaning::Reschedule { after_ms } => (
+            "up_for_retry",
+            Some(format!(
+                "the sensor's condition does not hold yet; a scheduler would poke again in {}",
+                cambium_dag::duration::format_duration(Duration::from_millis(
+                    u64::try_from(after_ms).unwrap_or(0)
+                ))
+            )),
+        ),
+        ExitMeaning::Failure => ("failed", None),
+    };
+    let poke_after_ms = match meaning {
+        ExitMeaning::Reschedule { after_ms } => Some(after_ms),
+        _ => None,
     };
     if ctx.json() {
         ctx.print_json(&serde_json::json!({
             "dag_id": dag_id, "task_id": task_id, "state": state,
             "exit_code": outcome.exit_code, "output": outcome.output,
             "metrics": outcome.metrics, "error": outcome.error,
+            "poke_after_ms": poke_after_ms,
         }))?;
     } else {
         eprintln!(
@@ -145,11 +163,16 @@ async fn test(
             outcome
                 .error
                 .as_deref()
+                .or(note.as_deref())
                 .map(|e| format!(" ({e})"))
                 .unwrap_or_default()
         );
     }
-    Ok(if state == "failed" { 1 } else { 0 })
+    Ok(if meaning == ExitMeaning::Failure {
+        1
+    } else {
+        0
+    })
 }
 
 /// Prints a file from `offset` on; returns the new offset.

@@ -29,7 +29,10 @@ impl Store {
     /// marked queued or running in the history takes the new state too. When the run had
     /// ended, its state is recomputed from its task instances (failed if any failed or was
     /// upstream-failed, success otherwise); a run still going is left to the scheduler,
-    /// which notices the change on its next compare-and-set or resync. One transaction.
+    /// which notices the change on its next compare-and-set or resync (the run's version is
+    /// bumped). A try still running is not stopped here: the scheduler that owns it sees
+    /// the mark when it next reads the run and kills the try's process group. One
+    /// transaction.
     pub async fn mark_task_instance(
         &self,
         ti_id: i64,
@@ -43,6 +46,15 @@ impl Store {
         }
         let now = DateTime::from_timestamp_micros(micros(now)).unwrap_or(now);
         let mut tx = self.write_tx().await?;
+        // The run's row first (the order every writer locks in): a scheduler that planned
+        // from a view without this mark finds the version moved and reads the run again.
+        sqlx::query(
+            "UPDATE dag_runs SET version = version + 1 \
+             WHERE id = (SELECT run_pk FROM task_instances WHERE id = $1)",
+        )
+        .bind(ti_id)
+        .execute(&mut *tx)
+        .await?;
         let sql = format!("SELECT {TI_COLS} FROM task_instances WHERE id = $1");
         let row = sqlx::query(&sql)
             .bind(ti_id)

@@ -54,6 +54,9 @@ pub struct RunRecord {
     pub created_at: DateTime<Utc>,
     pub start_at: Option<DateTime<Utc>>,
     pub end_at: Option<DateTime<Utc>>,
+    /// Bumped by every change of the run's state and by every clear or mark of its tasks.
+    /// A batch writes the run only while the stored version is still this one.
+    pub version: i64,
 }
 
 /// A task to create with a run.
@@ -165,7 +168,8 @@ pub struct RunFilter {
 pub struct Batch {
     /// `(expected current state, the full new row)`; every mutable column is written.
     pub task_instances: Vec<(TaskState, TaskInstance)>,
-    /// Runs whose state/start/end changed (written unconditionally).
+    /// Runs whose state/start/end changed: each is written only while the stored run's
+    /// version is still the record's `version` (which the write then bumps).
     pub runs: Vec<RunRecord>,
     /// Try history rows to insert or replace (key: `ti_id`, `try_number`).
     pub tries: Vec<TryRecord>,
@@ -175,6 +179,14 @@ impl Batch {
     pub fn is_empty(&self) -> bool {
         self.task_instances.is_empty() && self.runs.is_empty() && self.tries.is_empty()
     }
+}
+
+/// What [`crate::Store::apply_guarded`] wrote: for each task instance and each run of the
+/// batch, in batch order, whether it applied.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    pub task_instances: Vec<bool>,
+    pub runs: Vec<bool>,
 }
 
 /// Task instances in `queued` or `running`, counted by pool and by DAG (across all

@@ -15,7 +15,7 @@ use sqlx::AnyConnection;
 /// The columns `run_from_row` reads, in select order.
 pub(crate) const RUN_COLS: &str = "id, dag_id, run_id, run_type, state, logical_date, \
      data_interval_start, data_interval_end, run_after, conf, backfill_id, created_at, \
-     start_at, end_at";
+     start_at, end_at, version";
 
 /// Task instances inserted per statement (8 parameters each stays far below both
 /// backends' bind limits).
@@ -37,6 +37,7 @@ pub(crate) fn run_from_row(row: &AnyRow) -> Result<RunRecord> {
         created_at: time(row, "created_at")?,
         start_at: opt_time(row, "start_at")?,
         end_at: opt_time(row, "end_at")?,
+        version: int(row, "version")?,
     })
 }
 
@@ -120,6 +121,7 @@ impl Store {
             created_at: run.created_at,
             start_at: None,
             end_at: None,
+            version: 0,
         }))
     }
 

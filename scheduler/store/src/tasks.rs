@@ -6,11 +6,11 @@ use crate::codec::{
     opt_micros, opt_text, opt_time, placeholders, text, u32_col, Param,
 };
 use crate::error::Result;
-use crate::records::{ActiveCounts, Batch, TaskInstance, TryRecord};
+use crate::records::{ActiveCounts, Applied, Batch, TaskInstance, TryRecord};
 use crate::store::Store;
 use cambium_dag::{RunState, TaskState};
 use sqlx::any::AnyRow;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// The columns `ti_from_row` reads, in select order.
 pub(crate) const TI_COLS: &str =
@@ -30,7 +30,13 @@ const TI_UPDATE: &str = "UPDATE task_instances SET state = $3, try_number = $4, 
      hostname = $16, pid = $17, exit_code = $18, error = $19 \
      WHERE id = $1 AND state = $2";
 
-const RUN_UPDATE: &str = "UPDATE dag_runs SET state = $2, start_at = $3, end_at = $4 WHERE id = $1";
+/// A run's state change, compare-and-set on its version (which it bumps).
+const RUN_UPDATE: &str = "UPDATE dag_runs SET state = $2, start_at = $3, end_at = $4, \
+     version = version + 1 WHERE id = $1 AND version = $5";
+
+/// Checks a run's version and, on Postgres, locks its row until the batch commits, so a
+/// clear or mark cannot slip in between the check and the writes planned from it.
+const RUN_GUARD: &str = "UPDATE dag_runs SET version = version WHERE id = $1 AND version = $2";
 
 const TRY_UPSERT: &str = "INSERT INTO task_tries (ti_id, try_number, state, start_at, end_at, \
      exit_code, hostname, error) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
@@ -141,23 +147,76 @@ impl Store {
     }
 
     /// Writes a batch in one transaction. Returns, for each entry of
-    /// `batch.task_instances`, whether its compare-and-set applied.
-    ///
-    /// Rows are written in store-key order (whatever the batch order), so two schedulers
-    /// writing overlapping batches on Postgres take row locks in the same order.
+    /// `batch.task_instances`, whether its compare-and-set applied. The batch's runs are
+    /// written only while their version is unchanged (see [`Store::apply_guarded`]).
     pub async fn apply(&self, batch: &Batch) -> Result<Vec<bool>> {
-        let mut applied = vec![false; batch.task_instances.len()];
+        Ok(self.apply_guarded(batch, &[]).await?.task_instances)
+    }
+
+    /// Writes a batch in one transaction, as the scheduler does. `guards` lists entries of
+    /// `batch.task_instances` (by index) that were planned from a view of their run at a
+    /// version: such an entry applies only while the run's stored version is still that
+    /// one, so a clear or mark made meanwhile (which bumps the version) is never overtaken
+    /// by a plan that did not see it. Each run record applies only while the stored run's
+    /// version equals the record's, and bumps it. Entries not guarded (a try's start or
+    /// end) apply whenever their state compare-and-set does.
+    ///
+    /// Rows are locked in one order whatever the batch order — runs by store key, then
+    /// task instances by store key — so two schedulers writing overlapping batches on
+    /// Postgres, or a scheduler and a clear, cannot deadlock.
+    pub async fn apply_guarded(&self, batch: &Batch, guards: &[(usize, i64)]) -> Result<Applied> {
+        let mut applied = Applied {
+            task_instances: vec![false; batch.task_instances.len()],
+            runs: vec![false; batch.runs.len()],
+        };
         if batch.is_empty() {
             return Ok(applied);
         }
         let mut order: Vec<usize> = (0..batch.task_instances.len()).collect();
         order.sort_by_key(|&i| batch.task_instances[i].1.id);
-        let mut runs: Vec<_> = batch.runs.iter().collect();
-        runs.sort_by_key(|r| r.id);
+        let mut runs: Vec<usize> = (0..batch.runs.len()).collect();
+        runs.sort_by_key(|&i| batch.runs[i].id);
+        let mut guard_of: HashMap<usize, i64> = HashMap::new();
+        // Run key -> the version its guarded entries were planned at.
+        let mut expected: BTreeMap<i64, i64> = BTreeMap::new();
+        for &(idx, version) in guards {
+            if let Some((_, ti)) = batch.task_instances.get(idx) {
+                guard_of.insert(idx, version);
+                expected.entry(ti.run_pk).or_insert(version);
+            }
+        }
 
         let mut tx = self.write_tx().await?;
+        // Run key -> whether the versions it was planned at still hold.
+        let mut holds: HashMap<(i64, i64), bool> = HashMap::new();
+        for (&run_pk, &version) in &expected {
+            let done = sqlx::query(RUN_GUARD)
+                .bind(run_pk)
+                .bind(version)
+                .execute(&mut *tx)
+                .await?;
+            holds.insert((run_pk, version), done.rows_affected() == 1);
+        }
         for i in order {
             let (expect, ti) = &batch.task_instances[i];
+            if let Some(&version) = guard_of.get(&i) {
+                let ok = match holds.get(&(ti.run_pk, version)) {
+                    Some(&ok) => ok,
+                    None => {
+                        let done = sqlx::query(RUN_GUARD)
+                            .bind(ti.run_pk)
+                            .bind(version)
+                            .execute(&mut *tx)
+                            .await?;
+                        let ok = done.rows_affected() == 1;
+                        holds.insert((ti.run_pk, version), ok);
+                        ok
+                    }
+                };
+                if !ok {
+                    continue;
+                }
+            }
             let output = ti.output.as_ref().map(json_text).transpose()?;
             let done = sqlx::query(TI_UPDATE)
                 .bind(ti.id)
@@ -181,16 +240,19 @@ impl Store {
                 .bind(ti.error.as_deref())
                 .execute(&mut *tx)
                 .await?;
-            applied[i] = done.rows_affected() == 1;
+            applied.task_instances[i] = done.rows_affected() == 1;
         }
-        for run in runs {
-            sqlx::query(RUN_UPDATE)
+        for i in runs {
+            let run = &batch.runs[i];
+            let done = sqlx::query(RUN_UPDATE)
                 .bind(run.id)
                 .bind(run.state.as_str())
                 .bind(opt_micros(run.start_at))
                 .bind(opt_micros(run.end_at))
+                .bind(run.version)
                 .execute(&mut *tx)
                 .await?;
+            applied.runs[i] = done.rows_affected() == 1;
         }
         for t in &batch.tries {
             sqlx::query(TRY_UPSERT)
@@ -255,6 +317,12 @@ impl Store {
             return Ok(0);
         }
         let mut tx = self.write_tx().await?;
+        // The run's row first (the order every writer locks in); the version is bumped even
+        // when nothing is cleared, which costs a scheduler at most one re-read.
+        sqlx::query("UPDATE dag_runs SET version = version + 1 WHERE id = $1")
+            .bind(run_pk)
+            .execute(&mut *tx)
+            .await?;
         let mut cleared: u64 = 0;
         for task_id in task_ids {
             let retries = retries_by_task.get(task_id).copied().unwrap_or(0);

@@ -12,11 +12,25 @@ use tokio::sync::mpsc::UnboundedSender;
 pub struct Scripted {
     pub submitted: Mutex<Vec<TryRequest>>,
     pub events: UnboundedSender<TryEvent>,
+    /// The tries the engine asked to kill, in order.
+    pub killed: Mutex<Vec<TryKey>>,
 }
 
 impl Scripted {
+    pub fn new(events: UnboundedSender<TryEvent>) -> Self {
+        Scripted {
+            submitted: Mutex::new(Vec::new()),
+            events,
+            killed: Mutex::new(Vec::new()),
+        }
+    }
+
     pub fn submitted(&self) -> Vec<TryRequest> {
         self.submitted.lock().expect("lock").clone()
+    }
+
+    pub fn killed(&self) -> Vec<TryKey> {
+        self.killed.lock().expect("lock").clone()
     }
 
     pub fn finish(&self, key: TryKey, exit_code: i32, at: DateTime<Utc>) {
@@ -53,7 +67,9 @@ impl Executor for Scripted {
         Ok(())
     }
 
-    fn kill(&self, _key: TryKey) {}
+    fn kill(&self, key: TryKey) {
+        self.killed.lock().expect("lock").push(key);
+    }
 
     fn adopt(&self, _key: TryKey, _try_dir: PathBuf) {}
 

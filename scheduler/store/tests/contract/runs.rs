@@ -24,6 +24,7 @@ pub async fn set_run_state(store: &Store, run: &RunRecord, state: RunState) -> R
         })
         .await
         .expect("apply run");
+    run.version += 1;
     run
 }
 

@@ -17,6 +17,8 @@ contract!(
     take_over_moves_a_claim,
     racing_cas_has_exactly_one_winner,
     summaries_match_the_full_rows,
+    run_writes_are_compare_and_set_on_the_version,
+    clear_and_mark_fail_writes_planned_before_them,
 );
 
 async fn run_with(store: &Store, run_id: &str, tasks: &[&str]) -> (RunRecord, Vec<TaskInstance>) {
@@ -596,4 +598,150 @@ async fn summaries_match_the_full_rows(db: Db) {
         .await
         .expect("none")
         .is_empty());
+}
+
+async fn run_writes_are_compare_and_set_on_the_version(db: Db) {
+    let store = db.store().await;
+    let (run, _) = run_with(&store, "r", &["a"]).await;
+    assert_eq!(run.version, 0);
+    let running = RunRecord {
+        state: RunState::Running,
+        start_at: Some(t(1)),
+        ..run.clone()
+    };
+    let batch = Batch {
+        runs: vec![running.clone()],
+        ..Batch::default()
+    };
+    let applied = store.apply_guarded(&batch, &[]).await.expect("apply");
+    assert_eq!(applied.runs, [true]);
+    let stored = store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!((stored.state, stored.version), (RunState::Running, 1));
+
+    // The same write from the older view does not apply.
+    let stale = RunRecord {
+        state: RunState::Success,
+        end_at: Some(t(2)),
+        ..running
+    };
+    let applied = store
+        .apply_guarded(
+            &Batch {
+                runs: vec![stale],
+                ..Batch::default()
+            },
+            &[],
+        )
+        .await
+        .expect("apply");
+    assert_eq!(applied.runs, [false]);
+    let stored = store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!((stored.state, stored.version), (RunState::Running, 1));
+}
+
+async fn clear_and_mark_fail_writes_planned_before_them(db: Db) {
+    let store = db.store().await;
+    let (run, tis) = run_with(&store, "r", &["a", "b", "c"]).await;
+    move_to(&store, &[&tis[0]], TaskState::Success).await;
+    let seen = store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+
+    // A clear of `a` after the scheduler read the run (at `seen.version`)...
+    let cleared = store
+        .clear_tasks(run.id, &["a".to_string()], &HashMap::new())
+        .await
+        .expect("clear");
+    assert_eq!(cleared, 1);
+    // ...fails the claim of `b` planned from that view and the run's end, while a try's
+    // end (not planned from the view) still applies.
+    let claim_b = TaskInstance {
+        state: TaskState::Queued,
+        try_number: 1,
+        ..tis[1].clone()
+    };
+    let end_c = TaskInstance {
+        state: TaskState::Failed,
+        ..tis[2].clone()
+    };
+    let batch = Batch {
+        task_instances: vec![(TaskState::None, claim_b), (TaskState::None, end_c)],
+        runs: vec![RunRecord {
+            state: RunState::Success,
+            end_at: Some(t(5)),
+            ..seen.clone()
+        }],
+        tries: vec![],
+    };
+    let applied = store
+        .apply_guarded(&batch, &[(0, seen.version)])
+        .await
+        .expect("apply");
+    assert_eq!(applied.task_instances, [false, true]);
+    assert_eq!(applied.runs, [false]);
+    let stored = store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert_eq!(stored.state, RunState::Queued, "the clear stands");
+    let now = store.task_instances(run.id).await.expect("tis");
+    assert_eq!(
+        (now[0].state, now[1].state, now[2].state),
+        (TaskState::None, TaskState::None, TaskState::Failed)
+    );
+
+    // Planned from the current version, the claim applies; a mark then bumps the version
+    // again and fails the next planned write.
+    let claim_b = TaskInstance {
+        state: TaskState::Queued,
+        try_number: 1,
+        ..now[1].clone()
+    };
+    let applied = store
+        .apply_guarded(
+            &Batch {
+                task_instances: vec![(TaskState::None, claim_b)],
+                ..Batch::default()
+            },
+            &[(0, stored.version)],
+        )
+        .await
+        .expect("apply");
+    assert_eq!(applied.task_instances, [true]);
+    store
+        .mark_task_instance(now[0].id, TaskState::Success, t(6))
+        .await
+        .expect("mark");
+    let marked = store
+        .get_run_by_pk(run.id)
+        .await
+        .expect("read")
+        .expect("run");
+    assert!(marked.version > stored.version);
+    let skip_a = TaskInstance {
+        state: TaskState::Skipped,
+        ..now[0].clone()
+    };
+    let applied = store
+        .apply_guarded(
+            &Batch {
+                task_instances: vec![(TaskState::Success, skip_a)],
+                ..Batch::default()
+            },
+            &[(0, stored.version)],
+        )
+        .await
+        .expect("apply");
+    assert_eq!(applied.task_instances, [false]);
 }
