@@ -210,16 +210,7 @@ pub struct PgDatabase {
 
 impl PgDatabase {
     pub fn create() -> Option<PgDatabase> {
-        let admin = match std::env::var("CAMBIUM_TEST_POSTGRES_URL") {
-            Ok(url) if !url.is_empty() => url,
-            _ => {
-                if std::env::var_os("CI").is_some() {
-                    panic!("CAMBIUM_TEST_POSTGRES_URL must be set in CI (the Postgres tests are required)");
-                }
-                eprintln!("skipping Postgres: CAMBIUM_TEST_POSTGRES_URL not set");
-                return None;
-            }
-        };
+        let admin = cambium_testkit::postgres_admin_url()?;
         let name = format!("cambium_e2e_{}", unique() % 1_000_000_000_000);
         psql(&admin, &format!("CREATE DATABASE {name}"));
         let base = admin.rsplit_once('/').map_or(admin.as_str(), |(b, _)| b);

@@ -275,8 +275,7 @@ async fn mysql_urls_are_recognised_and_connection_errors_are_masked() {
 
 #[tokio::test]
 async fn postgres_query_types_binds_and_errors() {
-    let Ok(url) = std::env::var("CAMBIUM_TEST_POSTGRES_URL") else {
-        eprintln!("skipping the Postgres test: CAMBIUM_TEST_POSTGRES_URL is not set");
+    let Some(url) = cambium_testkit::postgres_admin_url() else {
         return;
     };
     let sql = "SELECT g AS id, g::float8 / 4 AS quarter, g % 2 = 0 AS even, \
@@ -339,12 +338,7 @@ async fn postgres_query_types_binds_and_errors() {
 /// `CAMBIUM_TEST_MYSQL_URL` is set; skipped with a message otherwise.
 #[tokio::test]
 async fn mysql_query_with_binds_streams_typed_batches() {
-    let Ok(url) = std::env::var("CAMBIUM_TEST_MYSQL_URL") else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must set CAMBIUM_TEST_MYSQL_URL (see .ci/run)"
-        );
-        eprintln!("skipping the MySQL test: CAMBIUM_TEST_MYSQL_URL is not set");
+    let Some(url) = cambium_testkit::service_url("CAMBIUM_TEST_MYSQL_URL") else {
         return;
     };
     let sql = "SELECT CAST(n AS SIGNED) AS id, CAST(n / 4 AS DOUBLE) AS quarter, \

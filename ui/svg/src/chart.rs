@@ -9,10 +9,9 @@
 //!   plotters' SVG backend escapes `& < > " '` in text and attributes (tested below), and
 //!   characters XML forbids are replaced before the strings are handed to it.
 //!
-//! Timing (`cargo test --release -p cambium-svg chart_timing -- --nocapture`, 2-core machine
-//! under a load average of ~7): a duration chart of 100 runs × 50 tasks (5,000 points, ~54 kB
-//! of SVG) renders in 1.7–5.7 ms. Point markers are left out above 1,500 points to keep
-//! it so.
+//! Timing (`cargo bench -p cambium-svg`, 2-core machine under a load average of ~7): a
+//! duration chart of 100 runs × 50 tasks (5,000 points, ~54 kB of SVG) renders in
+//! 1.7–5.7 ms. Point markers are left out above 1,500 points to keep it so.
 
 use plotters::coord::ranged1d::{DefaultFormatting, KeyPointHint};
 use plotters::coord::Shift;
@@ -780,35 +779,6 @@ mod tests {
         assert!(
             t.iter().any(|s| s.starts_with('+') && s.ends_with("more")),
             "{t:?}"
-        );
-    }
-
-    #[test]
-    fn chart_timing() {
-        let chart = DurationChart {
-            runs: (0..100)
-                .map(|i| format!("2024-{:02}-{:02}T00:00:00+00:00", 1 + i / 28, 1 + i % 28))
-                .collect(),
-            tasks: (0..50)
-                .map(|t| TaskDurations {
-                    task_id: format!("task_{t}"),
-                    seconds: (0..100)
-                        .map(|r| Some(10.0 + f64::from((t * 31 + r * 17) % 50)))
-                        .collect(),
-                })
-                .collect(),
-            width: 900,
-            height: 360,
-        };
-        let reps = 10;
-        let start = std::time::Instant::now();
-        let mut len = 0;
-        for _ in 0..reps {
-            len = duration_chart_svg(&chart).unwrap().len();
-        }
-        eprintln!(
-            "duration chart 100 runs x 50 tasks: {:?} per chart, {len} bytes",
-            start.elapsed() / reps
         );
     }
 }

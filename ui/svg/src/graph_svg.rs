@@ -5,16 +5,22 @@
 //! Markup, for pages and browser tests to rely on:
 //! ```text
 //! <svg class="cambium-graph" viewBox="0 0 W H" ...>
-//!   <style>…default palette, scoped to .cambium-graph…</style>
 //!   <defs><marker id="{prefix}arrow" …/></defs>
 //!   <g class="edges"><path class="edge" data-from="ID" data-to="ID" d="…"/>…</g>
 //!   <g class="nodes">
 //!     <a href="…"><g id="{prefix}node-{id_token(ID)}" class="node kind-K state-S" data-id="ID">
-//!       <title>full label + tooltip</title><rect …/><text …>label…</text>
+//!       <title>full label + tooltip</title><rect … fill stroke/><text … fill>label…</text>
 //!     </g></a>
 //!   </g>
 //! </svg>
 //! ```
+//!
+//! The SVG carries no `<style>` element and no `style` attributes: a page with a Content
+//! Security Policy of `style-src 'self'` (Cambium's own) blocks both, and an SVG that
+//! relies on them draws black boxes with black labels. Every shape has neutral presentation
+//! attributes instead (white boxes, grey lines, dark labels), readable anywhere; a page
+//! colours states and kinds from its own stylesheet through the classes (`.cambium-graph
+//! .state-success rect { fill: … }`), which win over presentation attributes.
 
 use std::fmt::Write as _;
 
@@ -36,9 +42,6 @@ pub struct GraphStyle {
     pub corner_radius: f64,
     /// Prefix for every `id` in the SVG, so two graphs on one page don't clash.
     pub id_prefix: String,
-    /// Embed the default palette as a `<style>` element (scoped to `.cambium-graph`). Turn
-    /// off when the page's stylesheet colours the classes itself.
-    pub embed_style: bool,
     /// Accessible name of the whole drawing (`aria-label`).
     pub title: Option<String>,
 }
@@ -51,36 +54,20 @@ impl Default for GraphStyle {
             max_label_chars: 22,
             corner_radius: 6.0,
             id_prefix: String::new(),
-            embed_style: true,
             title: None,
         }
     }
 }
 
-/// The default palette: states as in Airflow, kinds as pale fills for lineage graphs. State
-/// rules come after kind rules, so a state colour wins over a kind colour.
-pub const DEFAULT_GRAPH_CSS: &str = "\
-.cambium-graph .node rect{fill:#fff;stroke:#5f6368;stroke-width:1}\
-.cambium-graph .node text{fill:#202124;pointer-events:none}\
-.cambium-graph a:hover .node rect,.cambium-graph a:focus .node rect{stroke-width:2.5}\
-.cambium-graph .edge{fill:none;stroke:#9aa0a6;stroke-width:1.5}\
-.cambium-graph .arrow{fill:#9aa0a6}\
-.cambium-graph .kind-task rect{fill:#fff}\
-.cambium-graph .kind-artifact rect{fill:#fff4e0;stroke-dasharray:4 2}\
-.cambium-graph .kind-execution rect{fill:#e8f0fe}\
-.cambium-graph .kind-model rect{fill:#f3e8fd}\
-.cambium-graph .kind-deployment rect{fill:#e0f2f1}\
-.cambium-graph .state-none rect{fill:#fff}\
-.cambium-graph .state-scheduled rect{fill:#d2b48c}\
-.cambium-graph .state-queued rect{fill:#a0a0a0}\
-.cambium-graph .state-running rect{fill:#7ee07e}\
-.cambium-graph .state-success rect{fill:#008000}\
-.cambium-graph .state-success text{fill:#fff}\
-.cambium-graph .state-failed rect{fill:#d32f2f}\
-.cambium-graph .state-failed text{fill:#fff}\
-.cambium-graph .state-up_for_retry rect{fill:#ffd700}\
-.cambium-graph .state-upstream_failed rect{fill:#ffa500}\
-.cambium-graph .state-skipped rect{fill:#ff9ccf}";
+/// The neutral colours every shape carries as presentation attributes: box fill and
+/// outline, label, edge. A stylesheet overrides them per state and kind.
+pub const BOX_FILL: &str = "#ffffff";
+/// See [`BOX_FILL`].
+pub const BOX_STROKE: &str = "#5f6368";
+/// See [`BOX_FILL`].
+pub const LABEL_FILL: &str = "#202124";
+/// See [`BOX_FILL`].
+pub const EDGE_STROKE: &str = "#9aa0a6";
 
 /// Lays out and draws `graph`. Errors as [`layout`] does (duplicate ids, unknown edge ends,
 /// cycles). Every id, label, title and href is escaped; hrefs with a scheme other than
@@ -113,14 +100,9 @@ pub fn graph_svg(graph: &Graph, style: &GraphStyle) -> Result<String> {
         out.push('"');
     }
     out.push_str(">\n");
-    if style.embed_style {
-        out.push_str("<style>");
-        out.push_str(DEFAULT_GRAPH_CSS);
-        out.push_str("</style>\n");
-    }
     let _ = writeln!(
         out,
-        r#"<defs><marker id="{prefix}arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path class="arrow" d="M0,0L10,5L0,10z"/></marker></defs>"#
+        r#"<defs><marker id="{prefix}arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path class="arrow" d="M0,0L10,5L0,10z" fill="{EDGE_STROKE}"/></marker></defs>"#
     );
 
     out.push_str("<g class=\"edges\">\n");
@@ -131,7 +113,7 @@ pub fn graph_svg(graph: &Graph, style: &GraphStyle) -> Result<String> {
         push_escaped(&mut out, &graph.nodes[edge.to].id);
         let _ = writeln!(
             out,
-            r#"" d="{}" marker-end="url(#{prefix}arrow)"/>"#,
+            r#"" d="{}" fill="none" stroke="{EDGE_STROKE}" stroke-width="1.5" marker-end="url(#{prefix}arrow)"/>"#,
             edge.path_data()
         );
     }
@@ -171,7 +153,7 @@ pub fn graph_svg(graph: &Graph, style: &GraphStyle) -> Result<String> {
         }
         let _ = write!(
             out,
-            r#"</title><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="{r}" ry="{r}"/><text text-anchor="middle" dy="0.35em">"#,
+            r#"</title><rect x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" rx="{r}" ry="{r}" fill="{BOX_FILL}" stroke="{BOX_STROKE}" stroke-width="1"/><text text-anchor="middle" dy="0.35em" fill="{LABEL_FILL}">"#,
             -b.width / 2.0,
             -b.height / 2.0,
             b.width,
@@ -386,32 +368,32 @@ mod tests {
         ));
     }
 
+    /// A page's CSP (`style-src 'self'`) blocks `<style>` elements and `style` attributes in
+    /// inline SVG; without their own colours, boxes and labels would both be black.
     #[test]
-    fn without_embedded_style() {
-        let style = GraphStyle {
-            embed_style: false,
-            ..GraphStyle::default()
-        };
-        let svg = graph_svg(&task_graph(), &style).unwrap();
-        assert!(!svg.contains("<style>"));
-    }
-
-    #[test]
-    fn render_timing() {
-        let mut g = Graph::new();
-        for i in 0..500 {
-            g = g.with_node(Node::new(format!("task_{i}")).state("success"));
+    fn every_shape_has_its_own_colours_and_no_inline_css() {
+        let svg = graph_svg(&task_graph(), &GraphStyle::default()).unwrap();
+        assert!(!svg.contains("<style"), "{svg}");
+        assert!(!svg.contains("style="), "{svg}");
+        let doc = parse(&svg);
+        let mut seen = 0;
+        for n in doc.descendants() {
+            match n.tag_name().name() {
+                "rect" => {
+                    assert_eq!(n.attribute("fill"), Some(BOX_FILL));
+                    assert_eq!(n.attribute("stroke"), Some(BOX_STROKE));
+                    seen += 1;
+                }
+                "text" => assert_eq!(n.attribute("fill"), Some(LABEL_FILL)),
+                "path" if n.attribute("class") == Some("edge") => {
+                    assert_eq!(n.attribute("fill"), Some("none"));
+                    assert_eq!(n.attribute("stroke"), Some(EDGE_STROKE));
+                }
+                "path" => assert_eq!(n.attribute("fill"), Some(EDGE_STROKE)),
+                _ => {}
+            }
         }
-        for i in 1..500 {
-            g = g.with_edge(format!("task_{}", i / 2), format!("task_{i}"));
-        }
-        let start = std::time::Instant::now();
-        let svg = graph_svg(&g, &GraphStyle::default()).unwrap();
-        eprintln!(
-            "graph_svg 500-node tree: {:?}, {} bytes",
-            start.elapsed(),
-            svg.len()
-        );
-        parse(&svg);
+        assert_eq!(seen, 5);
+        assert_ne!(BOX_FILL, LABEL_FILL);
     }
 }

@@ -25,7 +25,7 @@ pub use chart::{
 };
 pub use escape::{class_token, escape_xml, id_token, safe_href, xml_clean};
 pub use graph::{Edge, Graph, GraphProblem, Node};
-pub use graph_svg::{graph_svg, GraphStyle, DEFAULT_GRAPH_CSS};
+pub use graph_svg::{graph_svg, GraphStyle, BOX_FILL, BOX_STROKE, EDGE_STROKE, LABEL_FILL};
 pub use layout::{layout, EdgeRoute, Layout, LayoutOptions, NodeBox};
 
 /// What can go wrong when drawing. Every variant is a fault in the input (or, for

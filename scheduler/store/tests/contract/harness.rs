@@ -37,17 +37,7 @@ where
 
 /// The Postgres admin URL, or `None` (with a notice) when Postgres tests are skipped.
 pub fn postgres_admin_url() -> Option<String> {
-    match std::env::var("CAMBIUM_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var_os("CI").is_none(),
-                "CAMBIUM_TEST_POSTGRES_URL must be set in CI: the Postgres store is required"
-            );
-            eprintln!("skipping Postgres: CAMBIUM_TEST_POSTGRES_URL not set");
-            None
-        }
-    }
+    cambium_testkit::postgres_admin_url()
 }
 
 fn unique_name() -> String {
