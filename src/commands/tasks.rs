@@ -89,6 +89,7 @@ async fn test(
         created_at: now,
         start_at: Some(now),
         end_at: None,
+        version: 0,
     };
     let ti = TaskInstance {
         state: TaskState::Queued,

@@ -317,9 +317,9 @@ impl Store {
             return Ok(0);
         }
         let mut tx = self.write_tx().await?;
-        // The run's row first (the order every writer locks in); the version is bumped even
-        // when nothing is cleared, which costs a scheduler at most one re-read.
-        sqlx::query("UPDATE dag_runs SET version = version + 1 WHERE id = $1")
+        // The run's row first (the order every writer locks in); its version is bumped
+        // below when anything was cleared.
+        sqlx::query("UPDATE dag_runs SET version = version WHERE id = $1")
             .bind(run_pk)
             .execute(&mut *tx)
             .await?;
@@ -338,11 +338,14 @@ impl Store {
             cleared += done.rows_affected();
         }
         if cleared > 0 {
-            sqlx::query("UPDATE dag_runs SET state = $2, end_at = NULL WHERE id = $1")
-                .bind(run_pk)
-                .bind(RunState::Queued.as_str())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "UPDATE dag_runs SET state = $2, end_at = NULL, version = version + 1 \
+                 WHERE id = $1",
+            )
+            .bind(run_pk)
+            .bind(RunState::Queued.as_str())
+            .execute(&mut *tx)
+            .await?;
         }
         tx.commit().await?;
         Ok(usize::try_from(cleared).unwrap_or(usize::MAX))

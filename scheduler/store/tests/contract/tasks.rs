@@ -435,7 +435,10 @@ async fn clear_tasks_resets_finished_tasks(db: Db) {
     );
     assert_eq!(
         store.get_run_by_pk(run.id).await.expect("run"),
-        Some(finished_run)
+        Some(RunRecord {
+            version: finished_run.version + 1,
+            ..finished_run
+        })
     );
 }
 
