@@ -1384,12 +1384,18 @@ fn group_is_full(spec: &DagSpec, tis: &[TaskInstance], task_id: &str) -> bool {
 /// Appends one timestamped line to a try's log (for failures before the process starts).
 fn write_log_line(path: &std::path::Path, message: &str) {
     use std::io::Write;
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
+        // Logs are the scheduler user's alone, as the supervisor writes them.
+        let _ = std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(parent);
     }
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
+        .mode(0o600)
         .open(path)
     {
         let ts = Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
