@@ -85,7 +85,8 @@ fn instant(seed: u64) -> DateTime<Utc> {
 pub fn timetable(data: &[u8]) {
     let (schedule, rest) = first_line(data);
     let (timezone, mut rest) = first_line(rest);
-    let (Ok(schedule), Ok(timezone)) = (std::str::from_utf8(schedule), std::str::from_utf8(timezone))
+    let (Ok(schedule), Ok(timezone)) =
+        (std::str::from_utf8(schedule), std::str::from_utf8(timezone))
     else {
         return;
     };
@@ -114,7 +115,10 @@ pub fn timetable(data: &[u8]) {
     };
     let upcoming = timetable.upcoming(None, &restriction, now, 20);
     for pair in upcoming.windows(2) {
-        assert!(pair[0].logical_date < pair[1].logical_date, "{schedule:?}: {pair:?}");
+        assert!(
+            pair[0].logical_date < pair[1].logical_date,
+            "{schedule:?}: {pair:?}"
+        );
     }
     upcoming.iter().for_each(well_formed);
     if let Some(last) = upcoming.last() {
@@ -128,11 +132,16 @@ pub fn timetable(data: &[u8]) {
     // A backfill over up to a day from the start date (a longer range only repeats the work).
     let window = (flags >> 8) % 86_400;
     let until = start
-        .checked_add_signed(chrono::Duration::seconds(i64::try_from(window).unwrap_or(0)))
+        .checked_add_signed(chrono::Duration::seconds(
+            i64::try_from(window).unwrap_or(0),
+        ))
         .unwrap_or(start);
     if let Ok(runs) = timetable.runs_between(start, until, &restriction) {
         for pair in runs.windows(2) {
-            assert!(pair[0].logical_date < pair[1].logical_date, "{schedule:?}: {pair:?}");
+            assert!(
+                pair[0].logical_date < pair[1].logical_date,
+                "{schedule:?}: {pair:?}"
+            );
         }
         runs.iter().for_each(well_formed);
     }

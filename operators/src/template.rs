@@ -584,11 +584,8 @@ mod tests {
     #[test]
     fn a_template_that_renders_too_much_is_an_error() {
         let c = ctx();
-        let err = render_str(
-            "{% for a in range(20) %}{{ 'x' * 100000 }}{% endfor %}",
-            &c,
-        )
-        .expect_err("2 MB");
+        let err = render_str("{% for a in range(20) %}{{ 'x' * 100000 }}{% endfor %}", &c)
+            .expect_err("2 MB");
         assert!(err.message.contains("more than 1 MiB"), "{err}");
         let just_under = render_str("{% for a in range(10) %}{{ 'x' * 100000 }}{% endfor %}", &c)
             .expect("1,000,000 bytes");

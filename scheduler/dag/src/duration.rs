@@ -61,9 +61,7 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         if !part_ms.is_finite() || part_ms >= u64::MAX as f64 {
             return Err(too_long());
         }
-        total_ms = total_ms
-            .checked_add(part_ms as u128)
-            .ok_or_else(too_long)?;
+        total_ms = total_ms.checked_add(part_ms as u128).ok_or_else(too_long)?;
     }
     let ms = u64::try_from(total_ms).map_err(|_| format!("'{text}' is too long a duration"))?;
     Ok(Duration::from_millis(ms))

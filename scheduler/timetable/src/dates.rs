@@ -20,8 +20,16 @@ pub fn parse_timezone(name: &str) -> Result<Tz> {
     })
 }
 
+/// The longest text worth comparing with zone names (the longest IANA name has 32 bytes).
+/// Found by fuzzing: the comparison is quadratic, and a DAG file's 64 KB `timezone` kept the
+/// loader busy for minutes, outside the file's wall-clock budget.
+const MAX_SUGGESTABLE_ZONE: usize = 64;
+
 fn closest_zone(name: &str) -> Option<String> {
     let wanted = name.trim().to_ascii_lowercase();
+    if wanted.len() > MAX_SUGGESTABLE_ZONE {
+        return None;
+    }
     let mut best: Option<(f64, &'static str)> = None;
     for tz in chrono_tz::TZ_VARIANTS.iter() {
         let candidate = tz.name();
@@ -98,6 +106,21 @@ fn local_to_utc(local: NaiveDateTime, tz: Tz, text: &str) -> Result<DateTime<Utc
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_huge_zone_name_is_refused_at_once() {
+        let name = "E".repeat(64 * 1024);
+        let started = std::time::Instant::now();
+        assert!(parse_timezone(&name).is_err());
+        assert!(started.elapsed() < std::time::Duration::from_secs(1));
+        // Short names still get a suggestion.
+        match parse_timezone("Europe/Berln") {
+            Err(TimetableError::InvalidTimezone { suggestion, .. }) => {
+                assert_eq!(suggestion.as_deref(), Some("Europe/Berlin"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn utc(s: &str) -> DateTime<Utc> {
         DateTime::parse_from_rfc3339(s)
