@@ -388,6 +388,14 @@ fn bad_input_is_a_400_that_names_the_field() {
             "state",
         ),
         ("GET", "/api/v1/dags/hello/next-runs?n=0", None, 400, "n"),
+        // Bodies are JSON objects: serde would read `[null, null]` as a trigger request.
+        (
+            "POST",
+            "/api/v1/dags/hello/runs",
+            Some("[null, null]"),
+            400,
+            "",
+        ),
         (
             "PATCH",
             "/api/v1/dags/hello",
@@ -446,6 +454,14 @@ fn bad_input_is_a_400_that_names_the_field() {
     ));
     assert_eq!(bad_try.status, 400, "{}", bad_try.text);
     assert_eq!(bad_try.json()["detail"]["field"], "try");
+    // A try that has not happened is unknown (404); `follow` is true or false.
+    let no_try = api.get(&format!("/api/v1/runs/{enc}/tasks/say_hello/logs?try=7"));
+    assert_eq!(no_try.status, 404, "{}", no_try.text);
+    let bad_follow = api.get(&format!(
+        "/api/v1/runs/{enc}/tasks/say_hello/logs?follow=maybe"
+    ));
+    assert_eq!(bad_follow.status, 400, "{}", bad_follow.text);
+    assert_eq!(bad_follow.json()["detail"]["field"], "follow");
     let static_traversal = api.get("/static/..%2F..%2FCargo.toml");
     assert_eq!(static_traversal.status, 404);
 }

@@ -79,7 +79,14 @@ fn call(s: &Standalone, token: &str, method: &str, path: &str, body: Option<&str
 /// themselves, and the server keeps at least one admin).
 fn admin_token(env: &Env, name: &str) -> String {
     let mut child = env
-        .command(&["users", "create", name, "--role", "admin", "--password-stdin"])
+        .command(&[
+            "users",
+            "create",
+            name,
+            "--role",
+            "admin",
+            "--password-stdin",
+        ])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -119,7 +126,7 @@ struct Seeds {
 }
 
 /// schemathesis's configuration: the seeded ids, half the time, for the parameters that
-/// name stored things, and the 400s above; nothing else relaxed.
+/// name stored things, and the allowance above; nothing else relaxed.
 fn config(seeds: &Seeds) -> String {
     let list = |values: &[String]| {
         values
@@ -169,7 +176,7 @@ fn failing_operations(report: &str) -> Vec<String> {
         .lines()
         .filter_map(|l| {
             let l = l.trim();
-            let inner = l.strip_prefix('_')?.trim_end_matches('_').trim();
+            let inner = l.strip_prefix('_')?.trim_matches('_').trim();
             let method = inner.split_whitespace().next()?;
             ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
                 .contains(&method)
@@ -244,41 +251,64 @@ fn the_openapi_document_matches_the_server() {
     let dir = env.dir.path();
     let config_path = dir.join("schemathesis.toml");
     std::fs::write(&config_path, config(&seeds)).expect("schemathesis.toml");
-    let output = Command::new(&st)
-        .arg("--config-file")
-        .arg(&config_path)
-        .arg("run")
-        .arg(format!("{}/api/v1/openapi.json", s.url))
-        .args(["--url", &s.url])
-        .args(["--checks", "all"])
-        .args(["--seed", SEED])
-        .args(["--max-examples", MAX_EXAMPLES])
-        .args(["--workers", "1"])
-        .args(["--request-timeout", "20"])
-        .args(["--header", &format!("Authorization: Bearer {token}")])
-        .args(["--no-color"])
-        .current_dir(dir)
-        .env("SCHEMATHESIS_HOOKS", "")
-        .output()
-        .expect("run schemathesis");
-    let report = format!(
-        "{}\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    if !output.status.success() {
-        let failing = failing_operations(&report);
-        panic!(
-            "schemathesis found the OpenAPI document and the server disagree (exit {:?}).\n\
-             Failing operations:\n  {}\n\
-             Replay: st --config-file schemathesis.toml run URL/api/v1/openapi.json --checks all --seed {SEED} --max-examples {MAX_EXAMPLES} -H 'Authorization: Bearer TOKEN'\n\
-             ---- schemathesis report ----\n{report}\n---- server log (tail) ----\n{}",
-            output.status.code(),
-            failing.join("\n  "),
-            tail(&s.proc.log_text(), 60),
+
+    // schemathesis 4.32.5's coverage phase reports "schema-violating request accepted" for
+    // optional numeric or boolean query parameters (`n`, `offset`, `follow`) with a request that
+    // does not carry the parameter at all (its own reproduction shows none, and it calls the
+    // query parameter a path parameter), which the server rightly answers with the default.
+    // Its check of invalid data is therefore left out of the coverage phase only, by running
+    // that phase on its own (neither a per-operation nor a per-phase switch in the
+    // configuration is honoured there in this version). The fuzzing and stateful phases still
+    // send invalid data to every operation and check it is refused, and `tests/api.rs` checks
+    // that bad values of these parameters are a 400.
+    // So two runs: the coverage phase without that check, then fuzzing and stateful
+    // sequences with every check.
+    let runs: [(&str, &[&str]); 2] = [
+        (
+            "examples,coverage",
+            &["--exclude-checks", "negative_data_rejection"],
+        ),
+        ("fuzzing,stateful", &[]),
+    ];
+    for (phases, extra) in runs {
+        let output = Command::new(&st)
+            .arg("--config-file")
+            .arg(&config_path)
+            .arg("run")
+            .arg(format!("{}/api/v1/openapi.json", s.url))
+            .args(["--url", &s.url])
+            .args(["--phases", phases])
+            .args(["--checks", "all"])
+            .args(extra)
+            .args(["--seed", SEED])
+            .args(["--max-examples", MAX_EXAMPLES])
+            .args(["--workers", "1"])
+            .args(["--request-timeout", "20"])
+            .args(["--header", &format!("Authorization: Bearer {token}")])
+            .args(["--no-color"])
+            .current_dir(dir)
+            .output()
+            .expect("run schemathesis");
+        let report = format!(
+            "{}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
         );
+        if !output.status.success() {
+            let failing = failing_operations(&report);
+            panic!(
+                "schemathesis found the OpenAPI document and the server disagree (phases {phases}, exit {:?}).\n\
+                 Failing operations:\n  {}\n\
+                 Replay: st --config-file schemathesis.toml run URL/api/v1/openapi.json --phases {phases} --checks all {} --seed {SEED} --max-examples {MAX_EXAMPLES} -H 'Authorization: Bearer TOKEN'\n\
+                 ---- schemathesis report ----\n{report}\n---- server log (tail) ----\n{}",
+                output.status.code(),
+                failing.join("\n  "),
+                extra.join(" "),
+                tail(&s.proc.log_text(), 60),
+            );
+        }
+        println!("{report}");
     }
-    println!("{report}");
 }
 
 fn tail(text: &str, lines: usize) -> String {

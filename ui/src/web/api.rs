@@ -814,7 +814,11 @@ pub async fn get_lineage(
 #[serde(deny_unknown_fields)]
 pub struct NewUserRequest {
     /// 1 to 64 characters without '/', '\\', '..', control characters or spaces at either end.
-    #[schema(pattern = r"^(?!\s)(?!.*\s$)\.?(?:[^./\\\u0000-\u001f\u007f-\u009f]\.?)+$", min_length = 1, max_length = 64)]
+    #[schema(
+        pattern = r"^(?!\s)(?!.*\s$)\.?(?:[^./\\\u0000-\u001f\u007f-\u009f]\.?)+$",
+        min_length = 1,
+        max_length = 64
+    )]
     pub name: String,
     /// `viewer`, `op` or `admin`.
     #[schema(value_type = crate::web::openapi::RoleName)]

@@ -191,7 +191,11 @@ pub async fn json_objects_only(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("application/json"));
+        .is_some_and(|v| {
+            v.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
     if !json_body {
         return next.run(request).await;
     }
@@ -207,8 +211,11 @@ pub async fn json_objects_only(
             .with_detail(json!({ "field": null }))
             .into_response();
     }
-    next.run(axum::extract::Request::from_parts(parts, axum::body::Body::from(bytes)))
-        .await
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
 }
 
 /// Headers every response gets: no sniffing, no framing, scripts and styles only from

@@ -19,7 +19,9 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Value};
 use std::sync::OnceLock;
-use utoipa::openapi::schema::{AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type};
+use utoipa::openapi::schema::{
+    AnyOfBuilder, KnownFormat, ObjectBuilder, Schema, SchemaFormat, Type,
+};
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
@@ -292,12 +294,6 @@ fn add_shared_rules(doc: &mut Value) {
                 if is_string && (location == "path" || name == "dag_id") {
                     param["schema"] = id_schema();
                 }
-                // An optional query parameter sent as null is not sent at all: the default.
-                let required = param.get("required") == Some(&json!(true));
-                if location == "query" && !required {
-                    let schema = param.get("schema").cloned().unwrap_or(json!({}));
-                    param["schema"] = json!({"anyOf": [schema, {"type": "null"}]});
-                }
             }
             let responses = op
                 .entry("responses")
@@ -310,7 +306,10 @@ fn add_shared_rules(doc: &mut Value) {
                     .or_insert_with(|| error_response(description));
             };
             if has_input {
-                add("400", "Bad input; `detail.field` names the parameter or field");
+                add(
+                    "400",
+                    "Bad input; `detail.field` names the parameter or field",
+                );
             }
             if !public {
                 add(
@@ -399,5 +398,4 @@ mod tests {
         let schema = &get["parameters"][0]["schema"];
         assert_eq!(schema, &id_schema());
     }
-
 }
