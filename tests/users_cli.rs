@@ -135,7 +135,10 @@ fn create_list_token(env: &Env) {
             .expect("read")
             .expect("bob exists");
         assert!(bob.password_hash.starts_with("$argon2id$"));
-        assert!(cambium_auth::verify_password("hunter2-long", &bob.password_hash));
+        assert!(cambium_auth::verify_password(
+            "hunter2-long",
+            &bob.password_hash
+        ));
         assert!(!cambium_auth::verify_password(
             "hunter2-long\n",
             &bob.password_hash
@@ -177,7 +180,10 @@ fn create_list_token(env: &Env) {
             .expect("read")
             .expect("bob exists");
         assert_eq!(bob.role, "admin");
-        assert!(cambium_auth::verify_password("new one, longer", &bob.password_hash));
+        assert!(cambium_auth::verify_password(
+            "new one, longer",
+            &bob.password_hash
+        ));
         assert!(!cambium_auth::verify_password(
             "hunter2-long",
             &bob.password_hash
@@ -300,7 +306,11 @@ fn passwords_need_eight_characters() {
         "admin",
         "--password-stdin",
     ];
-    for short in ["x\n", "1234567\n", "\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\n"] {
+    for short in [
+        "x\n",
+        "1234567\n",
+        "\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\u{e4}\n",
+    ] {
         let out = run_with_stdin(&env, &args, short);
         assert_code(&out, 2, "short password");
         assert!(stderr(&out).contains("at least 8"), "{}", stderr(&out));
@@ -318,7 +328,8 @@ fn passwords_need_eight_characters() {
 
 /// Seconds from now until an RFC 3339 time.
 fn secs_until(time: &Value) -> i64 {
-    let at = chrono::DateTime::parse_from_rfc3339(time.as_str().expect("a time")).expect("RFC 3339");
+    let at =
+        chrono::DateTime::parse_from_rfc3339(time.as_str().expect("a time")).expect("RFC 3339");
     (at.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_seconds()
 }
 
@@ -329,8 +340,14 @@ fn tokens_expire_and_are_listed_and_revoked() {
     let month = env.json(&["users", "token", "ada", "--expires", "30d"], 0);
     let default = env.json(&["users", "token", "ada"], 0);
     let day = 86_400;
-    assert!((30 * day - 60..=30 * day).contains(&secs_until(&month["expires"])), "{month}");
-    assert!((90 * day - 60..=90 * day).contains(&secs_until(&default["expires"])), "{default}");
+    assert!(
+        (30 * day - 60..=30 * day).contains(&secs_until(&month["expires"])),
+        "{month}"
+    );
+    assert!(
+        (90 * day - 60..=90 * day).contains(&secs_until(&default["expires"])),
+        "{default}"
+    );
 
     let list = env.json(&["users", "tokens", "ada"], 0);
     let tokens = list.as_array().expect("array");
@@ -342,14 +359,21 @@ fn tokens_expire_and_are_listed_and_revoked() {
     assert_eq!(tokens[0]["id"], month["id"]);
     assert_eq!(tokens[1]["id"], default["id"]);
     assert_eq!(
-        (&tokens[0]["user"], &tokens[0]["expired"], &tokens[0]["last_used"]),
+        (
+            &tokens[0]["user"],
+            &tokens[0]["expired"],
+            &tokens[0]["last_used"]
+        ),
         (&"ada".into(), &false.into(), &Value::Null)
     );
     let table = env.run(&["users", "tokens", "ada"]);
     assert_code(&table, 0, "users tokens");
     let secret = month["token"].as_str().expect("secret");
     for shown in [list.to_string(), stdout(&table)] {
-        assert!(!shown.contains(secret), "a token's secret is shown: {shown}");
+        assert!(
+            !shown.contains(secret),
+            "a token's secret is shown: {shown}"
+        );
     }
     assert!(stdout(&table).contains("never"), "{}", stdout(&table));
 
@@ -364,7 +388,11 @@ fn tokens_expire_and_are_listed_and_revoked() {
         let hash = cambium_auth::secret_hash(secret);
         assert_eq!(store.user_by_token(&hash, now).await.expect("lookup"), None);
         let kept = cambium_auth::secret_hash(default["token"].as_str().expect("token"));
-        assert!(store.user_by_token(&kept, now).await.expect("lookup").is_some());
+        assert!(store
+            .user_by_token(&kept, now)
+            .await
+            .expect("lookup")
+            .is_some());
     });
     let out = env.run(&["users", "revoke-token", &id]);
     assert_code(&out, 2, "revoking twice");
@@ -377,7 +405,10 @@ fn tokens_expire_and_are_listed_and_revoked() {
     }
     std::fs::write(env.home.join("cambium.toml"), "[web]\ntoken_ttl = \"2d\"\n").expect("config");
     let short = env.json(&["users", "token", "ada"], 0);
-    assert!((2 * day - 60..=2 * day).contains(&secs_until(&short["expires"])), "{short}");
+    assert!(
+        (2 * day - 60..=2 * day).contains(&secs_until(&short["expires"])),
+        "{short}"
+    );
 }
 
 #[test]

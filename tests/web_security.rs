@@ -133,13 +133,7 @@ fn form_value(value: &str) -> String {
         .collect()
 }
 
-fn login(
-    addr: &str,
-    user: &str,
-    password: &str,
-    next: &str,
-    headers: &[(&str, &str)],
-) -> Reply {
+fn login(addr: &str, user: &str, password: &str, next: &str, headers: &[(&str, &str)]) -> Reply {
     let body = format!(
         "username={}&password={}&next={}",
         form_value(user),
@@ -213,7 +207,11 @@ fn create_user(env: &Env, name: &str, role: &str, password: &str) {
 
 /// The value of one sample in `/metrics`.
 fn metric(addr: &str, token: &str, name: &str) -> f64 {
-    let r = get(addr, "/metrics", &[("Authorization", &format!("Bearer {token}"))]);
+    let r = get(
+        addr,
+        "/metrics",
+        &[("Authorization", &format!("Bearer {token}"))],
+    );
     assert_eq!(r.status, 200, "{}", r.body);
     r.body
         .lines()
@@ -247,11 +245,7 @@ fn parallel_wrong_passwords_get_only_the_free_tries() {
     let wrong = statuses.iter().filter(|s| **s == 401).count();
     let refused = statuses.iter().filter(|s| **s == 429).count();
     assert_eq!(wrong + refused, 60, "{statuses:?}");
-    let checks = metric(
-        &s.addr,
-        &admin,
-        "cambium_login_password_checks_total",
-    );
+    let checks = metric(&s.addr, &admin, "cambium_login_password_checks_total");
     assert_eq!(checks as usize, wrong, "every password check answered 401");
     // 3 free tries; a burst longer than the first 1 s wait may earn one more.
     let allowed = if burst < Duration::from_secs(1) { 3 } else { 4 };
@@ -298,9 +292,18 @@ fn huge_and_odd_user_names_cost_nothing() {
 fn next_goes_only_to_this_site() {
     let env = Env::new();
     let s = webserver(&env, "");
-    let ok = login(&s.addr, "admin", &s.admin_password, "/dags/x?state=failed", &[]);
+    let ok = login(
+        &s.addr,
+        "admin",
+        &s.admin_password,
+        "/dags/x?state=failed",
+        &[],
+    );
     assert_eq!(ok.status, 303, "{}", ok.head);
-    assert_eq!(ok.header("location").as_deref(), Some("/dags/x?state=failed"));
+    assert_eq!(
+        ok.header("location").as_deref(),
+        Some("/dags/x?state=failed")
+    );
     for next in [
         "/\t/evil.example",
         "//evil.example",
@@ -317,7 +320,11 @@ fn next_goes_only_to_this_site() {
         // The sign-in page shows it as `/` too, never a 500.
         let page = get(&s.addr, &format!("/login?next={}", form_value(next)), &[]);
         assert_eq!(page.status, 200, "{next:?}: {}", page.head);
-        assert!(page.body.contains(r#"name="next" value="/""#), "{}", page.body);
+        assert!(
+            page.body.contains(r#"name="next" value="/""#),
+            "{}",
+            page.body
+        );
     }
 }
 
@@ -429,13 +436,25 @@ fn a_password_change_signs_the_user_out() {
     create_user(&env, "nina", "op", "first-password");
     let nina = session_cookie(&login(&s.addr, "nina", "first-password", "/", &[]));
     let boss = session_cookie(&login(&s.addr, "admin", &s.admin_password, "/", &[]));
-    assert_eq!(get(&s.addr, "/api/v1/dags", &[("Cookie", &nina)]).status, 200);
+    assert_eq!(
+        get(&s.addr, "/api/v1/dags", &[("Cookie", &nina)]).status,
+        200
+    );
 
     // Too short a password is refused and changes nothing.
-    let r = json_call(&s.addr, "PATCH", "/api/v1/users/nina", &admin, r#"{"password":"short"}"#);
+    let r = json_call(
+        &s.addr,
+        "PATCH",
+        "/api/v1/users/nina",
+        &admin,
+        r#"{"password":"short"}"#,
+    );
     assert_eq!(r.status, 400, "{}", r.body);
     assert!(r.body.contains("at least 8"), "{}", r.body);
-    assert_eq!(get(&s.addr, "/api/v1/dags", &[("Cookie", &nina)]).status, 200);
+    assert_eq!(
+        get(&s.addr, "/api/v1/dags", &[("Cookie", &nina)]).status,
+        200
+    );
 
     let r = json_call(
         &s.addr,
@@ -446,17 +465,27 @@ fn a_password_change_signs_the_user_out() {
     );
     assert_eq!(r.status, 200, "{}", r.body);
     // The old session is over: 401 for the API, back to the sign-in page for pages.
-    assert_eq!(get(&s.addr, "/api/v1/dags", &[("Cookie", &nina)]).status, 401);
+    assert_eq!(
+        get(&s.addr, "/api/v1/dags", &[("Cookie", &nina)]).status,
+        401
+    );
     let page = get(&s.addr, "/", &[("Cookie", &nina)]);
     assert_eq!(page.status, 303, "{}", page.head);
     assert!(
-        page.header("location").is_some_and(|l| l.starts_with("/login")),
+        page.header("location")
+            .is_some_and(|l| l.starts_with("/login")),
         "{}",
         page.head
     );
     // Other users stay signed in; the new password works.
-    assert_eq!(get(&s.addr, "/api/v1/dags", &[("Cookie", &boss)]).status, 200);
-    assert_eq!(login(&s.addr, "nina", "second-password", "/", &[]).status, 303);
+    assert_eq!(
+        get(&s.addr, "/api/v1/dags", &[("Cookie", &boss)]).status,
+        200
+    );
+    assert_eq!(
+        login(&s.addr, "nina", "second-password", "/", &[]).status,
+        303
+    );
 }
 
 #[test]
@@ -526,7 +555,11 @@ fn tokens_expire_and_are_listed_and_revoked() {
         ("/api/v1/users/nina/tokens/999999", 404),
         ("/api/v1/users/ghost/tokens/1", 404),
     ] {
-        assert_eq!(json_call(&s.addr, "DELETE", path, &admin, "").status, status, "{path}");
+        assert_eq!(
+            json_call(&s.addr, "DELETE", path, &admin, "").status,
+            status,
+            "{path}"
+        );
     }
     assert_eq!(
         json_call(&s.addr, "GET", "/api/v1/users/ghost/tokens", &admin, "").status,
@@ -571,10 +604,16 @@ fn cookies_are_secure_over_https() {
     assert!(set.contains("Secure") && set.contains("Path=/"), "{set}");
     assert!(!set.contains("Domain"), "{set}");
     let cookie = session_cookie(&r);
-    assert_eq!(get(&s.addr, "/api/v1/dags", &[("Cookie", &cookie)]).status, 200);
+    assert_eq!(
+        get(&s.addr, "/api/v1/dags", &[("Cookie", &cookie)]).status,
+        200
+    );
     // The plain name is not read when secure.
     let plain = cookie.replacen("__Host-", "", 1);
-    assert_eq!(get(&s.addr, "/api/v1/dags", &[("Cookie", &plain)]).status, 401);
+    assert_eq!(
+        get(&s.addr, "/api/v1/dags", &[("Cookie", &plain)]).status,
+        401
+    );
 
     // X-Forwarded-Proto from a client that is not a trusted proxy changes nothing.
     let env = Env::new();
@@ -582,14 +621,29 @@ fn cookies_are_secure_over_https() {
     let https = [("X-Forwarded-Proto", "https")];
     let r = login(&s.addr, "admin", &s.admin_password, "/", &https);
     let set = r.header("set-cookie").expect("cookie");
-    assert!(set.starts_with("cambium_session=") && !set.contains("Secure"), "{set}");
+    assert!(
+        set.starts_with("cambium_session=") && !set.contains("Secure"),
+        "{set}"
+    );
     // ... and X-Forwarded-For does not pick the throttle's key.
     for i in 0..3 {
         let ip = format!("198.51.100.{i}");
-        let r = login(&s.addr, &format!("u{i}"), "wrong", "/", &[("X-Forwarded-For", &ip)]);
+        let r = login(
+            &s.addr,
+            &format!("u{i}"),
+            "wrong",
+            "/",
+            &[("X-Forwarded-For", &ip)],
+        );
         assert_eq!(r.status, 401, "{}", r.head);
     }
-    let r = login(&s.addr, "u9", "wrong", "/", &[("X-Forwarded-For", "198.51.100.9")]);
+    let r = login(
+        &s.addr,
+        "u9",
+        "wrong",
+        "/",
+        &[("X-Forwarded-For", "198.51.100.9")],
+    );
     assert_eq!(r.status, 429, "the forged address was believed: {}", r.head);
 
     // From a trusted proxy both are believed.
@@ -597,13 +651,22 @@ fn cookies_are_secure_over_https() {
     let s = webserver(&env, "[web]\ntrusted_proxies = [\"127.0.0.1\"]\n");
     let r = login(&s.addr, "admin", &s.admin_password, "/", &https);
     let set = r.header("set-cookie").expect("cookie");
-    assert!(set.starts_with("__Host-cambium_session=") && set.contains("Secure"), "{set}");
+    assert!(
+        set.starts_with("__Host-cambium_session=") && set.contains("Secure"),
+        "{set}"
+    );
     let r = login(&s.addr, "admin", &s.admin_password, "/", &[]);
     let set = r.header("set-cookie").expect("cookie");
     assert!(set.starts_with("cambium_session="), "{set}");
     for i in 0..4 {
         let ip = format!("198.51.100.{i}");
-        let r = login(&s.addr, &format!("u{i}"), "wrong", "/", &[("X-Forwarded-For", &ip)]);
+        let r = login(
+            &s.addr,
+            &format!("u{i}"),
+            "wrong",
+            "/",
+            &[("X-Forwarded-For", &ip)],
+        );
         assert_eq!(r.status, 401, "client {ip}: {}", r.head);
     }
 }
@@ -616,7 +679,10 @@ fn metrics_and_the_openapi_document_are_configurable() {
     let doc = get(&s.addr, "/api/v1/openapi.json", &[]);
     assert_eq!(doc.status, 200, "{}", doc.head);
     let doc: Value = serde_json::from_str(&doc.body).expect("JSON");
-    for path in ["/api/v1/users/{name}/tokens", "/api/v1/users/{name}/tokens/{id}"] {
+    for path in [
+        "/api/v1/users/{name}/tokens",
+        "/api/v1/users/{name}/tokens/{id}",
+    ] {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
     }
     assert_eq!(get(&s.addr, "/metrics", &[]).status, 401);
@@ -642,7 +708,12 @@ fn metrics_and_the_openapi_document_are_configurable() {
     let (admin, _) = self::token(&env, "admin", None);
     let bearer = format!("Bearer {admin}");
     assert_eq!(
-        get(&s.addr, "/api/v1/openapi.json", &[("Authorization", &bearer)]).status,
+        get(
+            &s.addr,
+            "/api/v1/openapi.json",
+            &[("Authorization", &bearer)]
+        )
+        .status,
         200
     );
 

@@ -243,7 +243,9 @@ fn token_expiry(ctx: &Ctx, expires: Option<&str>, now: DateTime<Utc>) -> CmdResu
     chrono::TimeDelta::from_std(ttl)
         .ok()
         .and_then(|ttl| now.checked_add_signed(ttl))
-        .ok_or_else(|| CliError::usage("--expires is too far in the future; write e.g. --expires 365d"))
+        .ok_or_else(|| {
+            CliError::usage("--expires is too far in the future; write e.g. --expires 365d")
+        })
 }
 
 async fn token(ctx: &Ctx, name: &str, expires: Option<&str>) -> CmdResult<i32> {

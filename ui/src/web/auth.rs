@@ -256,7 +256,8 @@ pub async fn open_or_viewer(
     let user = User::from_request_parts(parts, app)
         .await
         .map_err(IntoResponse::into_response)?;
-    user.require(Role::Viewer).map_err(IntoResponse::into_response)
+    user.require(Role::Viewer)
+        .map_err(IntoResponse::into_response)
 }
 
 /// The client's address, when the server knows it: the peer, or what a trusted proxy in
@@ -455,8 +456,7 @@ async fn login_inner(
     }
     let record = app.store.user_by_name(&form.username).await?;
     // Each check holds about 19 MiB: only a few at once.
-    let Ok(Ok(slot)) =
-        tokio::time::timeout(PASSWORD_SLOT_WAIT, app.password_slots.acquire()).await
+    let Ok(Ok(slot)) = tokio::time::timeout(PASSWORD_SLOT_WAIT, app.password_slots.acquire()).await
     else {
         let mut response = login_error(
             app,

@@ -27,9 +27,13 @@ pub async fn metrics(
     mut parts: axum::http::request::Parts,
 ) -> Response {
     let token = app.config.metrics_token.clone();
-    if let Err(refused) =
-        super::auth::open_or_viewer(&app, &mut parts, app.config.public_metrics, token.as_deref())
-            .await
+    if let Err(refused) = super::auth::open_or_viewer(
+        &app,
+        &mut parts,
+        app.config.public_metrics,
+        token.as_deref(),
+    )
+    .await
     {
         return refused;
     }
@@ -81,11 +85,7 @@ async fn render(app: &App) -> Result<Response, ApiError> {
         checks,
     );
     let keys = Gauge::<i64>::default();
-    let remembered = app
-        .throttle
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .len();
+    let remembered = app.throttle.lock().unwrap_or_else(|e| e.into_inner()).len();
     keys.set(i64::try_from(remembered).unwrap_or(i64::MAX));
     registry.register(
         "cambium_login_throttle_keys",

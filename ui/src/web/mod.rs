@@ -291,7 +291,10 @@ pub async fn serve(
     use tower::ServiceExt;
 
     let header_read_timeout = app.config.header_read_timeout;
-    let max_connections = app.config.max_connections.clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
+    let max_connections = app
+        .config
+        .max_connections
+        .clamp(1, tokio::sync::Semaphore::MAX_PERMITS);
     let router = router(app);
     let slots = Arc::new(tokio::sync::Semaphore::new(max_connections));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -314,12 +317,12 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let service = router
-            .clone()
-            .map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
+        let service = router.clone().map_request(
+            move |mut request: axum::extract::Request<hyper::body::Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
                 request.map(axum::body::Body::new)
-            });
+            },
+        );
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _slot = slot;

@@ -40,7 +40,9 @@ pub async fn list_tokens(
     let owner = owner(&app, &user, &name).await?;
     let now = Utc::now();
     let tokens = app.store.api_tokens_of(owner.id).await?;
-    Ok(Json(tokens.iter().map(|t| TokenView::new(t, now)).collect()))
+    Ok(Json(
+        tokens.iter().map(|t| TokenView::new(t, now)).collect(),
+    ))
 }
 
 #[utoipa::path(delete, path = "/api/v1/users/{name}/tokens/{id}", tag = "users",

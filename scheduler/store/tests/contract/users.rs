@@ -499,9 +499,21 @@ async fn tokens_are_listed_and_revoked(db: Db) {
 
     assert!(store.delete_api_token(a1).await.expect("revoke"));
     assert!(!store.delete_api_token(a1).await.expect("again"));
-    assert!(store.user_by_token("a1", t(11)).await.expect("a1").is_none());
-    assert!(store.user_by_token("a2", t(11)).await.expect("a2").is_some());
-    assert!(store.user_by_token("b1", t(11)).await.expect("b1").is_some());
+    assert!(store
+        .user_by_token("a1", t(11))
+        .await
+        .expect("a1")
+        .is_none());
+    assert!(store
+        .user_by_token("a2", t(11))
+        .await
+        .expect("a2")
+        .is_some());
+    assert!(store
+        .user_by_token("b1", t(11))
+        .await
+        .expect("b1")
+        .is_some());
     assert_eq!(store.api_tokens_of(ada.id).await.expect("list").len(), 1);
     assert!(store.api_tokens_of(4242).await.expect("nobody").is_empty());
 }
