@@ -26,17 +26,14 @@ impl Ctx {
     pub fn resolve(global: &Global) -> CmdResult<(Home, cambium_config::Config, String)> {
         // A new home is the scheduler user's alone (0700): it holds the database, logs and
         // try folders. An existing one is left as it is.
-        std::os::unix::fs::DirBuilderExt::mode(
-            std::fs::DirBuilder::new().recursive(true),
-            0o700,
-        )
-        .create(&global.home)
-        .map_err(|e| {
-            CliError::usage(format!(
-                "cannot create the home folder {}: {e}; pass another --home",
-                global.home.display()
-            ))
-        })?;
+        std::os::unix::fs::DirBuilderExt::mode(std::fs::DirBuilder::new().recursive(true), 0o700)
+            .create(&global.home)
+            .map_err(|e| {
+                CliError::usage(format!(
+                    "cannot create the home folder {}: {e}; pass another --home",
+                    global.home.display()
+                ))
+            })?;
         let root = std::fs::canonicalize(&global.home).unwrap_or_else(|_| global.home.clone());
         let home = Home::new(root);
         // Every problem at once: the configuration's and the command line's database URL.

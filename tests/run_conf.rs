@@ -33,7 +33,10 @@ fn the_cli_refuses_a_conf_that_does_not_fit_the_params() {
     let env = Env::new().with_repo_dags();
     let marker = env.dir.path().join("pwned");
     for (conf, key) in [
-        (conf("min_accuracy", Value::from(injection(&marker))), "min_accuracy"),
+        (
+            conf("min_accuracy", Value::from(injection(&marker))),
+            "min_accuracy",
+        ),
         (conf("rows", Value::from("1e12")), "rows"),
         (conf("rows", Value::from(100_000_000)), "rows"),
         (conf("min_accuracy", Value::from(7.5)), "min_accuracy"),
@@ -49,7 +52,13 @@ fn the_cli_refuses_a_conf_that_does_not_fit_the_params() {
     assert!(!marker.exists(), "the injection ran");
     // What fits is accepted: the example runs with a bar of its own.
     let run = env.json(
-        &["dags", "test", "retrain_shell", "--conf", r#"{"min_accuracy": 0.5, "rows": 300}"#],
+        &[
+            "dags",
+            "test",
+            "retrain_shell",
+            "--conf",
+            r#"{"min_accuracy": 0.5, "rows": 300}"#,
+        ],
         0,
     );
     assert_eq!(run["state"], "success", "{run}");
@@ -74,7 +83,13 @@ fn a_shell_quoted_value_reaches_the_command_as_one_literal_word() {
         m = marker.display()
     );
     let run = env.json(
-        &["dags", "test", "quoted", "--conf", &conf("note", Value::from(evil.clone()))],
+        &[
+            "dags",
+            "test",
+            "quoted",
+            "--conf",
+            &conf("note", Value::from(evil.clone())),
+        ],
         0,
     );
     assert_eq!(run["state"], "success", "{run}");
@@ -113,10 +128,22 @@ fn a_task_gets_no_scheduler_secret_and_no_file_holds_a_password() {
     );
     let dumped = std::fs::read_to_string(&env_file).expect("the task wrote its environment");
     let names: Vec<&str> = dumped.lines().filter_map(|l| l.split('=').next()).collect();
-    for wanted in ["PATH", "HOME", "LANG", "CAMBIUM_RUN_ID", "CAMBIUM_OUTPUT", "MINE"] {
+    for wanted in [
+        "PATH",
+        "HOME",
+        "LANG",
+        "CAMBIUM_RUN_ID",
+        "CAMBIUM_OUTPUT",
+        "MINE",
+    ] {
         assert!(names.contains(&wanted), "{wanted} missing: {names:?}");
     }
-    for secret in ["CAMBIUM_CONN_CRM", "AWS_SECRET_ACCESS_KEY", "FOO", "CAMBIUM_DATABASE_URL"] {
+    for secret in [
+        "CAMBIUM_CONN_CRM",
+        "AWS_SECRET_ACCESS_KEY",
+        "FOO",
+        "CAMBIUM_DATABASE_URL",
+    ] {
         assert!(!names.contains(&secret), "{secret} leaked: {names:?}");
     }
     assert!(!dumped.contains("crm-pass-7b1") && !dumped.contains("aws-secret-5d2"));
@@ -132,7 +159,8 @@ fn a_task_gets_no_scheduler_secret_and_no_file_holds_a_password() {
                 stack.push(path);
             } else {
                 seen += 1;
-                let text = String::from_utf8_lossy(&std::fs::read(&path).expect("read")).to_string();
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&path).expect("read")).to_string();
                 assert!(!text.contains("crm-pass-7b1"), "{}: {text}", path.display());
             }
         }
@@ -169,7 +197,11 @@ fn token_for(env: &Env, name: &str, role: &str) -> String {
         writeln!(stdin, "{name}-secret-password").expect("password");
     }
     let out = child.wait_with_output().expect("users create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v = env.json(&["users", "token", name], 0);
     v["token"].as_str().expect("a token").to_string()
 }
@@ -199,7 +231,10 @@ fn the_api_refuses_a_conf_that_does_not_fit_the_params() {
         (status, text)
     };
     for (conf, key) in [
-        (serde_json::json!({"min_accuracy": injection(&marker)}), "min_accuracy"),
+        (
+            serde_json::json!({"min_accuracy": injection(&marker)}),
+            "min_accuracy",
+        ),
         (serde_json::json!({"rows": "lots"}), "rows"),
         (serde_json::json!({"unknown": 1}), "unknown"),
     ] {

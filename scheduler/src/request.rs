@@ -245,6 +245,7 @@ mod tests {
             created_at: at,
             start_at: None,
             end_at: None,
+            version: 0,
         }
     }
 

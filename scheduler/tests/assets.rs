@@ -13,7 +13,7 @@ use cambium_store::{EventSource, RunFilter, RunRecord, Store};
 use chrono::{DateTime, TimeZone, Utc};
 use common::Scripted;
 use serde_json::{json, Map, Value};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 fn now() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0)
@@ -229,10 +229,7 @@ async fn a_task_with_an_outlet_triggers_the_dags_waiting_for_it() {
     let store = store_with(&dir, &specs).await;
     let clock = Arc::new(ManualClock::new(now()));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor = Arc::new(Scripted {
-        submitted: Mutex::new(Vec::new()),
-        events: tx.clone(),
-    });
+    let executor = Arc::new(Scripted::new(tx.clone()));
     let opts = EngineOptions::new(Home::new(dir.path()), Mode::Scheduler);
     let mut engine = Engine::new(store.clone(), executor.clone(), tx, rx, clock.clone(), opts);
     engine.start().await.expect("start");
@@ -330,10 +327,7 @@ async fn a_failed_try_with_an_outlet_records_no_event() {
     let store = store_with(&dir, &specs).await;
     let clock = Arc::new(ManualClock::new(now()));
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let executor = Arc::new(Scripted {
-        submitted: Mutex::new(Vec::new()),
-        events: tx.clone(),
-    });
+    let executor = Arc::new(Scripted::new(tx.clone()));
     let opts = EngineOptions::new(Home::new(dir.path()), Mode::Scheduler);
     let mut engine = Engine::new(store.clone(), executor.clone(), tx, rx, clock, opts);
     engine.start().await.expect("start");

@@ -84,7 +84,10 @@ pub fn operator_runtime(ctx: &Ctx) -> CmdResult<OperatorRuntime> {
     }
     // The object stores, as CAMBIUM_STORE_<NAME> (kept off disk like the rest).
     for (name, url) in &ctx.config.stores {
-        secret_env.insert(format!("CAMBIUM_STORE_{}", name.to_uppercase()), url.clone());
+        secret_env.insert(
+            format!("CAMBIUM_STORE_{}", name.to_uppercase()),
+            url.clone(),
+        );
     }
     let connections = ctx
         .config
