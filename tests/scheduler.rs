@@ -262,7 +262,7 @@ fn tasks_test_knows_a_sensor_that_asks_to_be_poked_again() {
     assert!(
         stderr.contains("wait of sense: up_for_retry")
             && stderr.contains("condition does not hold yet")
-            && stderr.contains("1.5s"),
+            && stderr.contains("1s500ms"),
         "{stderr}"
     );
     let json = env.json(&["tasks", "test", "sense", "wait"], 0);

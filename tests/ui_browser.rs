@@ -927,7 +927,7 @@ async fn an_admin_adds_a_user_who_then_signs_in() {
 
         // The same name again is refused on the form, nothing else changes.
         ui.fill("#new-user input[name=name]", name).await;
-        ui.fill("#new-user input[name=password]", "other").await;
+        ui.fill("#new-user input[name=password]", "other-password").await;
         ui.click("#new-user button").await;
         let error = ui.text("#form-error").await;
         assert!(error.contains("already a user"), "{error}");

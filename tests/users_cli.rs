@@ -399,7 +399,8 @@ fn tokens_expire_and_are_listed_and_revoked() {
     assert!(stderr(&out).contains("users tokens"), "{}", stderr(&out));
 
     for bad in ["0s", "soon", "-1d"] {
-        let out = env.run(&["users", "token", "ada", "--expires", bad]);
+        let flag = format!("--expires={bad}");
+        let out = env.run(&["users", "token", "ada", &flag]);
         assert_code(&out, 2, "bad --expires");
         assert!(stderr(&out).contains("--expires"), "{}", stderr(&out));
     }
@@ -431,8 +432,8 @@ fn unknown_users_get_no_token() {
 #[test]
 fn delete_removes_the_user_and_its_tokens() {
     let env = Env::new();
-    create(&env, "ada", "admin", "pw-ada");
-    create(&env, "bob", "op", "pw-bob");
+    create(&env, "ada", "admin", "pw-ada-long");
+    create(&env, "bob", "op", "pw-bob-long");
     let token = env.json(&["users", "token", "bob"], 0)["token"]
         .as_str()
         .expect("token")

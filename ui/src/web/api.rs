@@ -823,7 +823,8 @@ pub struct NewUserRequest {
     /// `viewer`, `op` or `admin`.
     #[schema(value_type = crate::web::openapi::RoleName)]
     pub role: String,
-    #[schema(min_length = 1)]
+    /// At least 8 characters.
+    #[schema(min_length = 8)]
     pub password: String,
 }
 
@@ -837,7 +838,8 @@ pub struct PatchUserRequest {
     #[schema(value_type = crate::web::openapi::RoleName, required = false)]
     pub role: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = String, min_length = 1, required = false)]
+    /// At least 8 characters.
+    #[schema(value_type = String, min_length = 8, required = false)]
     pub password: Option<String>,
 }
 

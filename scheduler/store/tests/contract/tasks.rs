@@ -92,9 +92,13 @@ async fn apply_round_trips_every_field(db: Db) {
         store.task_instance(full.id).await.expect("ti"),
         Some(full.clone())
     );
+    // A run write bumps the run's version (compare-and-set for later writers).
     assert_eq!(
         store.get_run_by_pk(run.id).await.expect("run"),
-        Some(run_after.clone())
+        Some(RunRecord {
+            version: run_after.version + 1,
+            ..run_after.clone()
+        })
     );
     // The other task is untouched.
     assert_eq!(
@@ -121,6 +125,7 @@ async fn apply_round_trips_every_field(db: Db) {
         ..full.clone()
     };
     let mut run_done = run_after.clone();
+    run_done.version = run_after.version + 1;
     run_done.state = RunState::Failed;
     run_done.end_at = Some(t(9));
     let applied = store
@@ -141,7 +146,10 @@ async fn apply_round_trips_every_field(db: Db) {
     assert_eq!(got, empty);
     assert_eq!(
         store.get_run_by_pk(run.id).await.expect("run"),
-        Some(run_done)
+        Some(RunRecord {
+            version: run_done.version + 1,
+            ..run_done
+        })
     );
 
     let no_output = TaskInstance {
