@@ -407,7 +407,10 @@ fn walk(root: &Path, out: &mut Vec<(PathBuf, Duration, bool)>) {
 }
 
 /// The try folders (`tries/<dag>/<run>/<task>/<try>`) and log files under the home.
-fn leftovers(home: &Path) -> (Vec<(PathBuf, Duration)>, Vec<(PathBuf, Duration)>) {
+/// Paths with how long ago they were last changed.
+type Aged = Vec<(PathBuf, Duration)>;
+
+fn leftovers(home: &Path) -> (Aged, Aged) {
     let mut tries = Vec::new();
     walk(&home.join("tries"), &mut tries);
     let tries_root = home.join("tries");

@@ -335,23 +335,19 @@ pub async fn serve(
                 hyper_util::service::TowerToHyperService::new(service),
             );
             let mut connection = std::pin::pin!(connection);
-            loop {
-                tokio::select! {
-                    result = connection.as_mut() => {
-                        if let Err(e) = result {
-                            tracing::debug!("connection from {peer} ended: {e}");
-                        }
-                        break;
+            tokio::select! {
+                result = connection.as_mut() => {
+                    if let Err(e) = result {
+                        tracing::debug!("connection from {peer} ended: {e}");
                     }
-                    changed = stop.changed() => {
-                        if changed.is_ok() {
-                            connection.as_mut().graceful_shutdown();
-                        }
-                        // Either way only the connection is left to wait for.
-                        if let Err(e) = connection.as_mut().await {
-                            tracing::debug!("connection from {peer} ended: {e}");
-                        }
-                        break;
+                }
+                changed = stop.changed() => {
+                    if changed.is_ok() {
+                        connection.as_mut().graceful_shutdown();
+                    }
+                    // Either way only the connection is left to wait for.
+                    if let Err(e) = connection.as_mut().await {
+                        tracing::debug!("connection from {peer} ended: {e}");
                     }
                 }
             }
