@@ -2,6 +2,8 @@
 //! binary, schedulers that are always stopped, and fresh Postgres databases.
 #![allow(dead_code)]
 
+pub mod everything;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

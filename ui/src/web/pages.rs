@@ -865,7 +865,7 @@ pub async fn task_try(
             outputs.push(json!({"id": a.id, "kind": a.kind, "name": a.name, "uri": a.uri}));
         }
     }
-    let (log, _, truncated) = super::logs::tail(&log_path, 256 * 1024);
+    let (log, truncated) = super::logs::tail(&log_path, 256 * 1024).await;
     let active = ti.try_number == try_number && ti.state.is_active();
     let ti_view = json!({
         "task_id": ti.task_id, "state": ti.state.to_string(), "try_number": ti.try_number,

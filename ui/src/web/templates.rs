@@ -74,6 +74,46 @@ fn short_time(t: Option<String>) -> String {
     }
 }
 
+/// How many significant digits a metric shows in a page's tables.
+const METRIC_DIGITS: i32 = 4;
+
+/// A number with [`METRIC_DIGITS`] significant digits, trailing zeros dropped: `0.7640` as
+/// `0.764`, `1234.5678` as `1235`, `0.000012345` as `1.235e-5`.
+fn significant(x: f64) -> String {
+    if !x.is_finite() || x == 0.0 {
+        return x.to_string();
+    }
+    let exp = x.abs().log10().floor() as i32;
+    let trim = |t: String| {
+        if t.contains('.') {
+            t.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            t
+        }
+    };
+    if (-4..6).contains(&exp) {
+        let decimals = (METRIC_DIGITS - 1 - exp).max(0) as usize;
+        trim(format!("{x:.decimals$}"))
+    } else {
+        let text = format!("{x:.prec$e}", prec = (METRIC_DIGITS - 1) as usize);
+        match text.split_once('e') {
+            Some((mantissa, e)) => format!("{}e{e}", trim(mantissa.to_string())),
+            None => text,
+        }
+    }
+}
+
+/// A metric value as a page's table shows it: floats with 4 significant digits (the API and
+/// the CLI's JSON keep full precision), anything else as it is.
+fn metric(v: Value) -> Value {
+    match serde_json::to_value(&v) {
+        Ok(serde_json::Value::Number(n)) if n.is_f64() => {
+            Value::from(n.as_f64().map(significant).unwrap_or_else(|| n.to_string()))
+        }
+        _ => v,
+    }
+}
+
 impl Templates {
     pub fn new() -> Result<Self, String> {
         let mut env = Environment::new();
@@ -84,6 +124,7 @@ impl Templates {
         env.add_filter("seg", |s: String| segment(&s));
         env.add_filter("duration", duration);
         env.add_filter("short_time", short_time);
+        env.add_filter("metric", metric);
         env.add_filter("pretty", |v: Value| -> String {
             serde_json::to_value(&v)
                 .ok()
@@ -113,6 +154,60 @@ mod tests {
             "manual__2026-11-22T09%3A00%3A00%2B00%3A00"
         );
         assert_eq!(segment("a/b c"), "a%2Fb%20c");
+    }
+
+    #[test]
+    fn metrics_show_four_significant_digits() {
+        assert_eq!(significant(0.7639751552795031), "0.764");
+        assert_eq!(significant(0.76405), "0.7641");
+        assert_eq!(significant(12.345678), "12.35");
+        assert_eq!(significant(1234.5678), "1235");
+        assert_eq!(significant(-0.5), "-0.5");
+        assert_eq!(significant(9.99999), "10");
+        assert_eq!(significant(0.000012345), "1.235e-5");
+        assert_eq!(significant(123456789.0), "1.235e8");
+        assert_eq!(significant(0.0), "0");
+        assert_eq!(metric(Value::from(0.7639751552795031)).to_string(), "0.764");
+        assert_eq!(metric(Value::from(120)).to_string(), "120");
+        assert_eq!(metric(Value::from("n/a")).to_string(), "n/a");
+    }
+
+    /// Every filter a template uses exists (some of minijinja's, like `tojson`, only with a
+    /// cargo feature): an unknown one is only found when a page renders it, as a 500.
+    #[test]
+    fn every_filter_the_templates_use_exists() {
+        let templates = Templates::new().expect("templates");
+        let mut names = std::collections::BTreeSet::new();
+        for (_, source) in TEMPLATES {
+            for block in source.split("{{").skip(1).chain(source.split("{%").skip(1)) {
+                let inner = block.split(['}', '%']).next().unwrap_or("");
+                for after in inner.split('|').skip(1) {
+                    let name: String = after
+                        .trim_start()
+                        .chars()
+                        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                        .collect();
+                    if !name.is_empty() {
+                        names.insert(name);
+                    }
+                }
+            }
+        }
+        assert!(
+            names.contains("tojson") && names.contains("seg"),
+            "{names:?}"
+        );
+        for name in names {
+            let source = format!("{{{{ 1|{name} }}}}");
+            let outcome = templates.env.render_str(&source, minijinja::context! {});
+            if let Err(e) = outcome {
+                assert_ne!(
+                    e.kind(),
+                    minijinja::ErrorKind::UnknownFilter,
+                    "the templates use |{name}, which this build of minijinja lacks: {e}"
+                );
+            }
+        }
     }
 
     #[test]
