@@ -90,10 +90,10 @@ async fn every_page_renders_with_one_of_everything() {
         &format!("/dags/everything/runs/{run}/tasks/ok"),
         everything::OUTPUT_NOTE,
     );
-    // The CLI's event's extra, as JSON (`tojson` escapes markup its own way).
+    // The CLI's event's extra, as JSON text, HTML-escaped like any text.
     let assets = page("/assets");
     assert!(
-        assets.contains("\\u003cscript\\u003ewindow.__pwned=3"),
+        assets.contains("&lt;script&gt;window.__pwned=3"),
         "the event's extra as JSON text:\n{assets}"
     );
     assert!(

