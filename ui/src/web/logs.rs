@@ -462,7 +462,7 @@ mod tests {
         assert_eq!(tail_lines(None).ok(), Some(None));
         assert_eq!(tail_lines(Some("3")).ok(), Some(Some(3)));
         for bad in ["0", "-1", "x", "1000001", "1.5"] {
-            let e = tail_lines(Some(bad)).err().expect(bad);
+            let e = tail_lines(Some(bad)).expect_err(bad);
             assert_eq!(e.status, axum::http::StatusCode::BAD_REQUEST, "{bad}");
         }
     }
