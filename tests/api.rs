@@ -94,30 +94,6 @@ impl Api {
     }
 }
 
-/// A user with this role and a bearer token for it, made with the CLI.
-fn token_for(env: &Env, name: &str, role: &str) -> String {
-    let mut child = env
-        .command(&["users", "create", name, "--role", role, "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("users create");
-    {
-        use std::io::Write;
-        let mut stdin = child.stdin.take().expect("stdin");
-        writeln!(stdin, "{name}-secret-password").expect("password");
-    }
-    let out = child.wait_with_output().expect("users create");
-    assert!(
-        out.status.success(),
-        "users create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = env.json(&["users", "token", name, "--output", "json"], 0);
-    v["token"].as_str().expect("token").to_string()
-}
-
 fn hello_env() -> Env {
     Env::new().with_repo_dags()
 }
@@ -157,7 +133,7 @@ fn health_is_open_and_everything_else_needs_a_user() {
     let wrong = Api::new(&s, Some("not-a-token".into()));
     assert_eq!(wrong.get("/api/v1/dags").status, 401);
     // Secrets never appear: not the admin password in any answer.
-    let admin = Api::new(&s, Some(token_for(&env, "root2", "admin")));
+    let admin = Api::new(&s, Some(env.token_for("root2", "admin")));
     assert!(!admin.get("/api/v1/dags").text.contains(&s.admin_password));
 }
 
@@ -165,8 +141,8 @@ fn health_is_open_and_everything_else_needs_a_user() {
 fn roles_are_enforced() {
     let env = hello_env();
     let s = env.standalone();
-    let viewer = Api::new(&s, Some(token_for(&env, "vera", "viewer")));
-    let op = Api::new(&s, Some(token_for(&env, "otto", "op")));
+    let viewer = Api::new(&s, Some(env.token_for("vera", "viewer")));
+    let op = Api::new(&s, Some(env.token_for("otto", "op")));
     assert_eq!(viewer.get("/api/v1/dags").status, 200);
     for (method, path, body) in [
         ("POST", "/api/v1/dags/hello/runs", "{}"),
@@ -204,7 +180,7 @@ fn roles_are_enforced() {
 fn dags_runs_logs_and_backfills() {
     let env = hello_env();
     let s = env.standalone();
-    let api = Api::new(&s, Some(token_for(&env, "otto", "op")));
+    let api = Api::new(&s, Some(env.token_for("otto", "op")));
 
     // The DAG list has the shape of `dags list --output json`.
     let dags = api.get("/api/v1/dags").json();
@@ -315,7 +291,7 @@ fn dags_runs_logs_and_backfills() {
 fn bad_input_is_a_400_that_names_the_field() {
     let env = hello_env();
     let s = env.standalone();
-    let api = Api::new(&s, Some(token_for(&env, "otto", "op")));
+    let api = Api::new(&s, Some(env.token_for("otto", "op")));
     let cases: &[(&str, &str, Option<&str>, u16, &str)] = &[
         (
             "POST",
@@ -470,7 +446,7 @@ fn bad_input_is_a_400_that_names_the_field() {
 fn openapi_metrics_assets_and_import_errors() {
     let env = hello_env();
     let s = env.standalone();
-    let api = Api::new(&s, Some(token_for(&env, "otto", "op")));
+    let api = Api::new(&s, Some(env.token_for("otto", "op")));
     let doc = api.get("/api/v1/openapi.json").json();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
@@ -515,7 +491,7 @@ fn models_promote_and_predict() {
     let env = hello_env();
     env.train_two_wine_versions();
     let s = env.standalone();
-    let op = Api::new(&s, Some(token_for(&env, "otto", "op")));
+    let op = Api::new(&s, Some(env.token_for("otto", "op")));
     let models = op.get("/api/v1/models").json();
     assert_eq!(models[0]["name"], "wine_quality", "{models}");
     let detail = op.get("/api/v1/models/wine_quality").json();
@@ -622,9 +598,9 @@ fn user_names(list: &Value) -> Vec<String> {
 fn admins_manage_users() {
     let env = hello_env();
     let s = env.standalone();
-    let admin = Api::new(&s, Some(token_for(&env, "ada", "admin")));
-    let op = Api::new(&s, Some(token_for(&env, "otto", "op")));
-    let viewer = Api::new(&s, Some(token_for(&env, "vera", "viewer")));
+    let admin = Api::new(&s, Some(env.token_for("ada", "admin")));
+    let op = Api::new(&s, Some(env.token_for("otto", "op")));
+    let viewer = Api::new(&s, Some(env.token_for("vera", "viewer")));
     for (api, method, path, body) in [
         (&op, "GET", "/api/v1/users", None),
         (

@@ -182,36 +182,12 @@ fn a_task_gets_no_scheduler_secret_and_no_file_holds_a_password() {
     assert_eq!(mode(&run_dir.join("dump").join("1.log")), 0o600);
 }
 
-/// An API token for a new user with `role`.
-fn token_for(env: &Env, name: &str, role: &str) -> String {
-    use std::io::Write;
-    let mut child = env
-        .command(&["users", "create", name, "--role", role, "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("users create");
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        writeln!(stdin, "{name}-secret-password").expect("password");
-    }
-    let out = child.wait_with_output().expect("users create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v = env.json(&["users", "token", name], 0);
-    v["token"].as_str().expect("a token").to_string()
-}
-
 #[test]
 fn the_api_refuses_a_conf_that_does_not_fit_the_params() {
     let env = Env::new().with_repo_dags();
     let marker = env.dir.path().join("pwned");
     let s = env.standalone();
-    let token = token_for(&env, "otto", "op");
+    let token = env.token_for("otto", "op");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(30)))

@@ -184,27 +184,6 @@ fn token(env: &Env, name: &str, expires: Option<&str>) -> (String, i64) {
     )
 }
 
-/// A user made with the CLI.
-fn create_user(env: &Env, name: &str, role: &str, password: &str) {
-    let mut child = env
-        .command(&["users", "create", name, "--role", role, "--password-stdin"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("users create");
-    {
-        let mut stdin = child.stdin.take().expect("stdin");
-        writeln!(stdin, "{password}").expect("password");
-    }
-    let out = child.wait_with_output().expect("users create");
-    assert!(
-        out.status.success(),
-        "users create: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// The value of one sample in `/metrics`.
 fn metric(addr: &str, token: &str, name: &str) -> f64 {
     let r = get(
@@ -435,7 +414,7 @@ fn a_password_change_signs_the_user_out() {
     let env = Env::new();
     let s = webserver(&env, "");
     let (admin, _) = token(&env, "admin", None);
-    create_user(&env, "nina", "op", "first-password");
+    env.create_user("nina", "op", "first-password");
     let nina = session_cookie(&login(&s.addr, "nina", "first-password", "/", &[]));
     let boss = session_cookie(&login(&s.addr, "admin", &s.admin_password, "/", &[]));
     assert_eq!(
@@ -495,8 +474,8 @@ fn tokens_expire_and_are_listed_and_revoked() {
     let env = Env::new();
     let s = webserver(&env, "");
     let (admin, _) = token(&env, "admin", None);
-    create_user(&env, "nina", "op", "nina-password");
-    create_user(&env, "vera", "viewer", "vera-password");
+    env.create_user("nina", "op", "nina-password");
+    env.create_user("vera", "viewer", "vera-password");
     let auth = |t: &str| format!("Bearer {t}");
 
     // An expired token is a 401.

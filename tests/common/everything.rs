@@ -149,31 +149,7 @@ impl Env {
         let queued_run_id = self.trigger(&["everything"]);
         let states_run_id = self.trigger(&["states"]);
 
-        let mut create = self
-            .command(&[
-                "users",
-                "create",
-                USER,
-                "--role",
-                "admin",
-                "--password-stdin",
-            ])
-            .stdin(std::process::Stdio::piped())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("users create");
-        {
-            use std::io::Write;
-            let mut stdin = create.stdin.take().expect("stdin");
-            writeln!(stdin, "{USER_PASSWORD}").expect("password");
-        }
-        let out = create.wait_with_output().expect("users create");
-        assert!(
-            out.status.success(),
-            "users create: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        self.create_user(USER, "admin", USER_PASSWORD);
 
         let errors = self.json(&["dags", "errors"], 0);
         assert!(

@@ -60,6 +60,36 @@ impl Env {
         std::fs::write(path, text).expect("write dag");
     }
 
+    /// `users create NAME --role ROLE --password-stdin` with `password` piped in; panics
+    /// with the CLI's message if it fails.
+    pub fn create_user(&self, name: &str, role: &str, password: &str) {
+        use std::io::Write;
+        let mut child = self
+            .command(&["users", "create", name, "--role", role, "--password-stdin"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("users create");
+        {
+            let mut stdin = child.stdin.take().expect("stdin");
+            writeln!(stdin, "{password}").expect("password");
+        }
+        let out = child.wait_with_output().expect("users create");
+        assert!(
+            out.status.success(),
+            "users create: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// A new user with `role` (password `<name>-secret-password`) and an API token for it.
+    pub fn token_for(&self, name: &str, role: &str) -> String {
+        self.create_user(name, role, &format!("{name}-secret-password"));
+        let v = self.json(&["users", "token", name], 0);
+        v["token"].as_str().expect("token").to_string()
+    }
+
     pub fn command(&self, args: &[&str]) -> Command {
         self.command_with_dags(&self.dags, args)
     }
